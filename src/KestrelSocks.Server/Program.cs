@@ -1,0 +1,32 @@
+using KestrelSocks.Hosting;
+using Microsoft.Extensions.Options;
+
+try
+{
+    var app = KestrelSocksApplication.Build(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException e)
+{
+    // Bad settings stop the process before it listens, with every problem named.
+    Console.Error.WriteLine("KestrelSocks cannot start: invalid configuration.");
+    foreach (var failure in e.Failures)
+    {
+        Console.Error.WriteLine($"  - {failure}");
+    }
+
+    return 2;
+}
+catch (InvalidOperationException e) when (e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
+{
+    // A value the binder could not convert, such as "ten seconds" for a TimeSpan; its message names the key.
+    Console.Error.WriteLine($"KestrelSocks cannot start: {e.Message}");
+    return 2;
+}
+catch (IOException e)
+{
+    // Typically a listener address already in use or not available on this host.
+    Console.Error.WriteLine($"KestrelSocks cannot start: {e.Message}");
+    return 3;
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using KestrelSocks.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace KestrelSocks.Access;
+
+/// <summary>Which destinations clients may reach. Refusals become REP 02, "connection not allowed by ruleset".</summary>
+internal sealed class DestinationPolicy
+{
+    private readonly IPNetwork[] _allowed;
+    private readonly IPNetwork[] _denied;
+
+    public DestinationPolicy(IOptions<KestrelSocksOptions> options)
+    {
+        var access = options.Value.Access;
+        _allowed = Array.ConvertAll(access.AllowedDestinations, IPNetwork.Parse);
+        _denied = Array.ConvertAll(access.DeniedDestinations, IPNetwork.Parse);
+    }
+
+    public bool IsUnrestricted => _allowed.Length == 0 && _denied.Length == 0;
+
+    public bool IsAllowed(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (_allowed.Length > 0 && !Matches(_allowed, address))
+        {
+            return false;
+        }
+
+        return !Matches(_denied, address);
+    }
+
+    private static bool Matches(IPNetwork[] networks, IPAddress address)
+    {
+        foreach (var network in networks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+using KestrelSocks.Access;
+using KestrelSocks.Configuration;
+using KestrelSocks.Diagnostics;
+using KestrelSocks.Protocol;
+using KestrelSocks.Session;
+using Microsoft.Extensions.Options;
+
+namespace KestrelSocks.Commands;
+
+/// <summary>
+/// CONNECT (RFC 1928 section 4): resolve the destination, apply the rule set, connect within the connect timeout,
+/// answer with the upstream socket's local address, then relay.
+/// </summary>
+internal sealed class ConnectCommand
+{
+    private readonly HappyEyeballsConnector _connector;
+    private readonly DestinationPolicy _policy;
+    private readonly SocksMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _connectTimeout;
+
+    public ConnectCommand(HappyEyeballsConnector connector, DestinationPolicy policy, SocksMetrics metrics, TimeProvider timeProvider, IOptions<KestrelSocksOptions> options)
+    {
+        _connector = connector;
+        _policy = policy;
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _connectTimeout = options.Value.Limits.ConnectTimeout;
+    }
+
+    public async Task ExecuteAsync(Socks5Session session, Socks5Request request)
+    {
+        var started = _timeProvider.GetTimestamp();
+        Socket? upstream = null;
+        ReplyCode reply;
+        Exception? failure = null;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(session.CloseRequested))
+        {
+            timeout.CancelAfter(_connectTimeout);
+            try
+            {
+                var addresses = await ResolveAsync(request.Destination, timeout.Token);
+                if (addresses.Length == 0)
+                {
+                    reply = ReplyCode.ConnectionNotAllowed;
+                }
+                else
+                {
+                    upstream = await _connector.ConnectAsync(addresses, request.Destination.Port, timeout.Token);
+                    reply = ReplyCode.Succeeded;
+                }
+            }
+            catch (OperationCanceledException) when (session.CloseRequested.IsCancellationRequested)
+            {
+                // Shutting down: a session still connecting is not worth draining.
+                session.EndWithoutReply(HandshakeError.Shutdown);
+                return;
+            }
+            catch (OperationCanceledException e)
+            {
+                reply = ReplyCode.TtlExpired;
+                failure = e;
+            }
+            catch (SocketException e)
+            {
+                reply = ReplyCodes.FromSocketError(e.SocketErrorCode);
+                failure = e;
+            }
+        }
+
+        _metrics.ConnectCompleted(reply, _timeProvider.GetElapsedTime(started));
+        if (upstream is null)
+        {
+            session.LogConnectFailed(reply, failure);
+            await session.FailAsync(reply);
+            return;
+        }
+
+        var bound = Socks5Address.FromEndPoint((IPEndPoint)upstream.LocalEndPoint!);
+        if (!await session.ReplyAsync(ReplyCode.Succeeded, bound))
+        {
+            upstream.Dispose();
+            return;
+        }
+
+        await session.RelayAsync(upstream);
+    }
+
+    /// <summary>The addresses to try, with the rule set applied: empty when every address is refused by it.</summary>
+    private async Task<IPAddress[]> ResolveAsync(Socks5Address destination, CancellationToken cancellationToken)
+    {
+        var addresses = destination.Type == AddressType.DomainName
+            ? await Dns.GetHostAddressesAsync(destination.GetHostName(), AddressFamily.Unspecified, cancellationToken)
+            : [destination.ToIPAddress()];
+
+        if (addresses.Length == 0)
+        {
+            throw new SocketException((int)SocketError.HostNotFound);
+        }
+
+        if (_policy.IsUnrestricted)
+        {
+            return addresses;
+        }
+
+        return Array.FindAll(addresses, _policy.IsAllowed);
+    }
+}

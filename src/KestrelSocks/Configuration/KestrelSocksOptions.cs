@@ -1,0 +1,28 @@
+namespace KestrelSocks.Configuration;
+
+/// <summary>The <c>KestrelSocks</c> configuration section. Defaults are the embedded working configuration.</summary>
+internal sealed class KestrelSocksOptions
+{
+    public const string SectionName = "KestrelSocks";
+
+    /// <summary>The default SOCKS listener, used when <see cref="Listen"/> is empty.</summary>
+    public const string DefaultListen = "127.0.0.1:1080";
+
+    /// <summary>SOCKS listeners, each an IP endpoint such as <c>127.0.0.1:1080</c>, <c>0.0.0.0:1080</c> or <c>[::]:1080</c>.</summary>
+    public string[] Listen { get; set; } = [];
+
+    public AdminOptions Admin { get; set; } = new();
+
+    public AuthenticationOptions Authentication { get; set; } = new();
+
+    public LimitsOptions Limits { get; set; } = new();
+
+    public ConnectOptions Connect { get; set; } = new();
+
+    public AccessOptions Access { get; set; } = new();
+
+    public TransportOptions Transport { get; set; } = new();
+
+    /// <summary>Listen with the default applied.</summary>
+    public IReadOnlyList<string> EffectiveListen => Listen.Length == 0 ? [DefaultListen] : Listen;
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace KestrelSocks.Configuration;
+
+/// <summary>
+/// Checks every setting at start and reports all problems at once, each naming its configuration key and how to fix it.
+/// Secrets are never echoed: a bad password is described, not printed.
+/// </summary>
+internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSocksOptions>
+{
+    private const string Root = KestrelSocksOptions.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, KestrelSocksOptions options)
+    {
+        var errors = new List<string>();
+
+        ValidateEndPoints(errors, $"{Root}:Listen", options.Listen);
+        if (options.Admin.Enabled)
+        {
+            ValidateEndPoints(errors, $"{Root}:Admin:Listen", options.Admin.Listen);
+        }
+
+        ValidateAuthentication(errors, options.Authentication);
+
+        var limits = options.Limits;
+        RequirePositive(errors, $"{Root}:Limits:HandshakeTimeout", limits.HandshakeTimeout);
+        RequirePositive(errors, $"{Root}:Limits:ConnectTimeout", limits.ConnectTimeout);
+        RequirePositive(errors, $"{Root}:Limits:IdleTimeout", limits.IdleTimeout);
+        RequirePositive(errors, $"{Root}:Limits:DrainTimeout", limits.DrainTimeout);
+        if (limits.MaxConcurrentSessions < 1)
+        {
+            errors.Add($"{Root}:Limits:MaxConcurrentSessions must be at least 1 (got {limits.MaxConcurrentSessions}).");
+        }
+
+        if (options.Connect.HappyEyeballsDelay < TimeSpan.FromMilliseconds(10) || options.Connect.HappyEyeballsDelay > TimeSpan.FromSeconds(2))
+        {
+            errors.Add($"{Root}:Connect:HappyEyeballsDelay must be between 00:00:00.010 and 00:00:02 (RFC 8305 recommends 00:00:00.250; got {options.Connect.HappyEyeballsDelay}).");
+        }
+
+        ValidateNetworks(errors, $"{Root}:Access:AllowedDestinations", options.Access.AllowedDestinations);
+        ValidateNetworks(errors, $"{Root}:Access:DeniedDestinations", options.Access.DeniedDestinations);
+
+        var transport = options.Transport;
+        if (transport.Backlog < 1)
+        {
+            errors.Add($"{Root}:Transport:Backlog must be at least 1 (got {transport.Backlog}).");
+        }
+
+        if (transport.ReceiveBufferSize is < 1024 or > 1024 * 1024)
+        {
+            errors.Add($"{Root}:Transport:ReceiveBufferSize must be between 1024 and 1048576 bytes (got {transport.ReceiveBufferSize}).");
+        }
+
+        if (transport.MaxBufferedBytes < transport.ReceiveBufferSize)
+        {
+            errors.Add($"{Root}:Transport:MaxBufferedBytes must be at least {Root}:Transport:ReceiveBufferSize ({transport.ReceiveBufferSize}; got {transport.MaxBufferedBytes}).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateEndPoints(List<string> errors, string key, string[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!EndPointParser.TryParse(values[i], out _))
+            {
+                errors.Add($"{key}:{i} '{values[i]}' is not an IP endpoint with a port; use a form such as 127.0.0.1:1080, 0.0.0.0:1080 or [::]:1080.");
+            }
+        }
+    }
+
+    private static void ValidateAuthentication(List<string> errors, AuthenticationOptions authentication)
+    {
+        const string Key = $"{Root}:Authentication";
+        if (!authentication.AllowAnonymous && !authentication.UsernamePassword)
+        {
+            errors.Add($"{Key}: no method is enabled; set {Key}:AllowAnonymous=true or {Key}:UsernamePassword=true with at least one user.");
+        }
+
+        if (authentication.UsernamePassword && authentication.Users.Count == 0)
+        {
+            errors.Add($"{Key}:Users is empty but {Key}:UsernamePassword is true; add {Key}:Users:0:Username and {Key}:Users:0:Password.");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < authentication.Users.Count; i++)
+        {
+            var user = authentication.Users[i];
+            var username = user.Username ?? "";
+            if (Encoding.UTF8.GetByteCount(username) > 255)
+            {
+                errors.Add($"{Key}:Users:{i}:Username is longer than 255 UTF-8 bytes, the RFC 1929 limit.");
+            }
+
+            if (Encoding.UTF8.GetByteCount(user.Password ?? "") > 255)
+            {
+                errors.Add($"{Key}:Users:{i}:Password is longer than 255 UTF-8 bytes, the RFC 1929 limit (the value is not shown).");
+            }
+
+            if (!seen.Add(username))
+            {
+                errors.Add($"{Key}:Users:{i}:Username '{username}' appears more than once; each username must be unique.");
+            }
+        }
+    }
+
+    private static void ValidateNetworks(List<string> errors, string key, string[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!IPNetwork.TryParse(values[i], out _))
+            {
+                errors.Add($"{key}:{i} '{values[i]}' is not a CIDR network such as 10.0.0.0/8 or fd00::/8.");
+            }
+        }
+    }
+
+    private static void RequirePositive(List<string> errors, string key, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{key} must be a positive duration such as 00:00:10 (got {value}).");
+        }
+    }
+}

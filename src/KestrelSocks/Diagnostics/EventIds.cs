@@ -1,0 +1,14 @@
+namespace KestrelSocks.Diagnostics;
+
+/// <summary>The ledger of log event ids. Ids are never reused; retired ones stay listed as comments.</summary>
+internal static class EventIds
+{
+    public const int SessionCompleted = 1;
+    public const int HandshakeFailed = 2;
+    public const int ConnectionRejected = 3;
+    public const int ConnectFailed = 4;
+    public const int TunnelAborted = 5;
+    public const int ListenerStarted = 6;
+    public const int AnonymousOnPublicListener = 7;
+    public const int SessionError = 8;
+}

@@ -1,0 +1,59 @@
+using KestrelSocks.Protocol;
+
+namespace KestrelSocks.Diagnostics;
+
+/// <summary>Instrument and tag names, and the snake_case values enums map to. Every enum value has a name here.</summary>
+internal static class MetricNames
+{
+    public const string MeterName = "KestrelSocks";
+
+    public const string CommandTag = "socks.command";
+    public const string ReplyTag = "socks.reply";
+    public const string DirectionTag = "socks.direction";
+    public const string ErrorTypeTag = "error.type";
+    public const string ReasonTag = "socks.reject_reason";
+
+    public const string Upstream = "upstream";
+    public const string Downstream = "downstream";
+
+    public static string GetCommandName(byte command) => command switch
+    {
+        (byte)Socks5Command.Connect => "connect",
+        (byte)Socks5Command.Bind => "bind",
+        (byte)Socks5Command.UdpAssociate => "udp_associate",
+        _ => "unknown",
+    };
+
+    public static string GetReplyName(ReplyCode reply) => reply switch
+    {
+        ReplyCode.Succeeded => "succeeded",
+        ReplyCode.GeneralFailure => "general_failure",
+        ReplyCode.ConnectionNotAllowed => "connection_not_allowed",
+        ReplyCode.NetworkUnreachable => "network_unreachable",
+        ReplyCode.HostUnreachable => "host_unreachable",
+        ReplyCode.ConnectionRefused => "connection_refused",
+        ReplyCode.TtlExpired => "ttl_expired",
+        ReplyCode.CommandNotSupported => "command_not_supported",
+        ReplyCode.AddressTypeNotSupported => "address_type_not_supported",
+        _ => "unknown",
+    };
+
+    public static string GetErrorName(HandshakeError error) => error switch
+    {
+        HandshakeError.BadVersion => "bad_version",
+        HandshakeError.NoAcceptableMethod => "no_acceptable_method",
+        HandshakeError.AuthenticationFailed => "auth_failed",
+        HandshakeError.MalformedRequest => "malformed_request",
+        HandshakeError.UnsupportedAddressType => "unsupported_address_type",
+        HandshakeError.Timeout => "timeout",
+        HandshakeError.ClientClosed => "client_closed",
+        HandshakeError.Shutdown => "shutdown",
+        _ => "unknown",
+    };
+
+    public static string GetRejectReasonName(ConnectionRejectReason reason) => reason switch
+    {
+        ConnectionRejectReason.SessionLimit => "session_limit",
+        _ => "unknown",
+    };
+}

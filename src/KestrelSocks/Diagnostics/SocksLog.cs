@@ -1,0 +1,35 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace KestrelSocks.Diagnostics;
+
+/// <summary>Every log message of the proxy. Payload bytes and passwords never reach a log.</summary>
+internal static partial class SocksLog
+{
+    [LoggerMessage(EventIds.SessionCompleted, LogLevel.Information,
+        "Session {ConnectionId} from {Client} user {User}: {Command} {Destination} reply {Reply}, {BytesUp} bytes up, {BytesDown} bytes down, {DurationMs} ms")]
+    public static partial void SessionCompleted(ILogger logger, string connectionId, EndPoint? client, string user, string command,
+        string destination, string reply, long bytesUp, long bytesDown, long durationMs);
+
+    [LoggerMessage(EventIds.HandshakeFailed, LogLevel.Debug, "Session {ConnectionId} from {Client}: handshake failed ({Reason})")]
+    public static partial void HandshakeFailed(ILogger logger, string connectionId, EndPoint? client, string reason);
+
+    [LoggerMessage(EventIds.ConnectionRejected, LogLevel.Warning, "Connection {ConnectionId} from {Client} refused: {Reason} ({Limit})")]
+    public static partial void ConnectionRejected(ILogger logger, string connectionId, EndPoint? client, string reason, int limit);
+
+    [LoggerMessage(EventIds.ConnectFailed, LogLevel.Debug, "Session {ConnectionId}: connect to {Destination} failed with {Reply}")]
+    public static partial void ConnectFailed(ILogger logger, string connectionId, string destination, string reply, Exception? exception);
+
+    [LoggerMessage(EventIds.TunnelAborted, LogLevel.Debug, "Session {ConnectionId}: tunnel aborted ({Reason})")]
+    public static partial void TunnelAborted(ILogger logger, string connectionId, string reason, Exception? exception);
+
+    [LoggerMessage(EventIds.ListenerStarted, LogLevel.Information, "Listening for {Protocol} on {EndPoint}")]
+    public static partial void ListenerStarted(ILogger logger, string protocol, EndPoint endPoint);
+
+    [LoggerMessage(EventIds.AnonymousOnPublicListener, LogLevel.Warning,
+        "SOCKS listener {EndPoint} is not loopback and anonymous access is on: anyone who reaches it can use this proxy. Set KestrelSocks:Authentication:AllowAnonymous=false to require a username and password.")]
+    public static partial void AnonymousOnPublicListener(ILogger logger, EndPoint endPoint);
+
+    [LoggerMessage(EventIds.SessionError, LogLevel.Error, "Session {ConnectionId}: unexpected error")]
+    public static partial void SessionError(ILogger logger, string connectionId, Exception exception);
+}

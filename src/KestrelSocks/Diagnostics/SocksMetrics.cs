@@ -1,0 +1,101 @@
+using System.Diagnostics.Metrics;
+using KestrelSocks.Protocol;
+
+namespace KestrelSocks.Diagnostics;
+
+/// <summary>
+/// Every instrument of the <c>KestrelSocks</c> meter. Tags are low-cardinality enums only: never a destination
+/// host, port or user.
+/// </summary>
+internal sealed class SocksMetrics
+{
+    private static readonly double[] s_durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    private static readonly double[] s_sessionBuckets = [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
+
+    private readonly UpDownCounter<long> _activeSessions;
+    private readonly Counter<long> _sessions;
+    private readonly Counter<long> _handshakeFailures;
+    private readonly Counter<long> _rejectedConnections;
+    private readonly Counter<long> _bytes;
+    private readonly Histogram<double> _connectDuration;
+    private readonly Histogram<double> _sessionDuration;
+
+    public SocksMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MetricNames.MeterName);
+
+        _activeSessions = meter.CreateUpDownCounter<long>(
+            "kestrelsocks.sessions.active", unit: "{session}", description: "SOCKS sessions open now, from accept to close.");
+        _sessions = meter.CreateCounter<long>(
+            "kestrelsocks.sessions", unit: "{session}", description: "Requests answered, by command and reply code.");
+        _handshakeFailures = meter.CreateCounter<long>(
+            "kestrelsocks.handshake.failures", unit: "{failure}", description: "Connections closed before their request was answered, by reason.");
+        _rejectedConnections = meter.CreateCounter<long>(
+            "kestrelsocks.connections.rejected", unit: "{connection}", description: "Connections closed at accept, by reason.");
+        _bytes = meter.CreateCounter<long>(
+            "kestrelsocks.relay.bytes", unit: "By", description: "Bytes relayed through tunnels, by direction (upstream: client to destination).");
+        _connectDuration = meter.CreateHistogram(
+            "kestrelsocks.connect.duration", unit: "s", description: "Time to resolve and connect to a CONNECT destination, by reply code.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_durationBuckets });
+        _sessionDuration = meter.CreateHistogram(
+            "kestrelsocks.session.duration", unit: "s", description: "Time from accept to close, by command and reply code.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
+    }
+
+    public void SessionStarted() => _activeSessions.Add(1);
+
+    public void SessionEnded(byte? command, ReplyCode? reply, TimeSpan duration)
+    {
+        _activeSessions.Add(-1);
+        if (_sessionDuration.Enabled)
+        {
+            _sessionDuration.Record(
+                duration.TotalSeconds,
+                new KeyValuePair<string, object?>(MetricNames.CommandTag, command is { } c ? MetricNames.GetCommandName(c) : "none"),
+                new KeyValuePair<string, object?>(MetricNames.ReplyTag, reply is { } r ? MetricNames.GetReplyName(r) : "none"));
+        }
+    }
+
+    public void RequestAnswered(byte command, ReplyCode reply)
+    {
+        if (_sessions.Enabled)
+        {
+            _sessions.Add(
+                1,
+                new KeyValuePair<string, object?>(MetricNames.CommandTag, MetricNames.GetCommandName(command)),
+                new KeyValuePair<string, object?>(MetricNames.ReplyTag, MetricNames.GetReplyName(reply)));
+        }
+    }
+
+    public void HandshakeFailed(HandshakeError error)
+    {
+        if (_handshakeFailures.Enabled)
+        {
+            _handshakeFailures.Add(1, new KeyValuePair<string, object?>(MetricNames.ErrorTypeTag, MetricNames.GetErrorName(error)));
+        }
+    }
+
+    public void ConnectionRejected(ConnectionRejectReason reason)
+    {
+        if (_rejectedConnections.Enabled)
+        {
+            _rejectedConnections.Add(1, new KeyValuePair<string, object?>(MetricNames.ReasonTag, MetricNames.GetRejectReasonName(reason)));
+        }
+    }
+
+    public void BytesRelayed(bool upstream, long count)
+    {
+        if (_bytes.Enabled && count > 0)
+        {
+            _bytes.Add(count, new KeyValuePair<string, object?>(MetricNames.DirectionTag, upstream ? MetricNames.Upstream : MetricNames.Downstream));
+        }
+    }
+
+    public void ConnectCompleted(ReplyCode reply, TimeSpan duration)
+    {
+        if (_connectDuration.Enabled)
+        {
+            _connectDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>(MetricNames.ReplyTag, MetricNames.GetReplyName(reply)));
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using KestrelSocks.Access;
+using KestrelSocks.Authentication;
+using KestrelSocks.Commands;
+using KestrelSocks.Configuration;
+using KestrelSocks.Diagnostics;
+using KestrelSocks.Hosting;
+using KestrelSocks.Session;
+using KestrelSocks.Transport;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the proxy: options, transport, listeners, sessions, metrics and health.</summary>
+internal static class KestrelSocksServiceCollectionExtensions
+{
+    public static IServiceCollection AddKestrelSocks(this IServiceCollection services)
+    {
+        services.AddOptions<KestrelSocksOptions>()
+            .BindConfiguration(KestrelSocksOptions.SectionName)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KestrelSocksOptions>, KestrelSocksOptionsValidator>();
+
+        services.AddMetrics();
+        services.AddSingleton<SocksMetrics>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<UserStore>();
+        services.AddSingleton<DestinationPolicy>();
+        services.AddSingleton<HappyEyeballsConnector>();
+        services.AddSingleton<ConnectCommand>();
+        services.AddSingleton<SessionServices>();
+        services.AddSingleton<Socks5ConnectionHandler>();
+        services.AddSingleton<SocksEndPoints>();
+        services.AddHostedService<StartupReporter>();
+
+        // Registered after UseKestrel's default: Kestrel tries the last-registered factory first.
+        services.AddSingleton<IConnectionListenerFactory, SocketTransportFactory>();
+
+        services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<KestrelSocksOptions>, SocksEndPoints>(ConfigureListeners);
+
+        // Tunnels drain for DrainTimeout at shutdown; Kestrel aborts what is left when the host's timeout ends.
+        services.AddOptions<HostOptions>()
+            .Configure<IOptions<KestrelSocksOptions>>((host, socks) => host.ShutdownTimeout = socks.Value.Limits.DrainTimeout);
+
+        services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: ["ready"]);
+        services.AddKestrelSocksPrometheus();
+        return services;
+    }
+
+    /// <summary>
+    /// The one place that knows about the Prometheus exporter, a prerelease package: swapping it for OTLP touches only this method.
+    /// </summary>
+    private static void AddKestrelSocksPrometheus(this IServiceCollection services)
+    {
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(MetricNames.MeterName, "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
+            .AddPrometheusExporter());
+    }
+
+    private static void ConfigureListeners(KestrelServerOptions kestrel, IOptions<KestrelSocksOptions> options, SocksEndPoints endPoints)
+    {
+        var socks = options.Value;
+        kestrel.AddServerHeader = false;
+        foreach (var address in socks.EffectiveListen)
+        {
+            kestrel.Listen(EndPointParser.Parse(address), listen =>
+            {
+                listen.UseConnectionHandler<Socks5ConnectionHandler>();
+                endPoints.AddSocks(listen);
+            });
+        }
+
+        if (socks.Admin.Enabled)
+        {
+            foreach (var address in socks.Admin.EffectiveListen)
+            {
+                kestrel.Listen(EndPointParser.Parse(address), listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    endPoints.AddAdmin(listen);
+                });
+            }
+        }
+    }
+}

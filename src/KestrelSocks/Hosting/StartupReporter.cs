@@ -1,0 +1,55 @@
+using System.Net;
+using KestrelSocks.Configuration;
+using KestrelSocks.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace KestrelSocks.Hosting;
+
+/// <summary>Says where the proxy listens once it does, and warns when anonymous access is open beyond loopback.</summary>
+internal sealed class StartupReporter : IHostedService
+{
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly SocksEndPoints _endPoints;
+    private readonly KestrelSocksOptions _options;
+    private readonly ILogger _logger;
+    private CancellationTokenRegistration _registration;
+
+    public StartupReporter(IHostApplicationLifetime lifetime, SocksEndPoints endPoints, IOptions<KestrelSocksOptions> options, ILogger<StartupReporter> logger)
+    {
+        _lifetime = lifetime;
+        _endPoints = endPoints;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _registration = _lifetime.ApplicationStarted.Register(Report);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _registration.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private void Report()
+    {
+        foreach (var endPoint in _endPoints.Socks)
+        {
+            SocksLog.ListenerStarted(_logger, "SOCKS5", endPoint);
+            if (_options.Authentication.AllowAnonymous && !IPAddress.IsLoopback(endPoint.Address))
+            {
+                SocksLog.AnonymousOnPublicListener(_logger, endPoint);
+            }
+        }
+
+        foreach (var endPoint in _endPoints.Admin)
+        {
+            SocksLog.ListenerStarted(_logger, "metrics and health (HTTP)", endPoint);
+        }
+    }
+}

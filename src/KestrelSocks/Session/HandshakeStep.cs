@@ -1,0 +1,11 @@
+namespace KestrelSocks.Session;
+
+/// <summary>What the parsing step made of the bytes at hand.</summary>
+internal enum HandshakeStep
+{
+    NeedMoreBytes,
+    RequestReady,
+
+    /// <summary>A failure answer (method FF, auth status, or a reply) has been written; close once it is flushed.</summary>
+    Failed,
+}

@@ -1,0 +1,312 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using KestrelSocks.Diagnostics;
+using KestrelSocks.Protocol;
+using KestrelSocks.Relay;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace KestrelSocks.Session;
+
+/// <summary>
+/// One SOCKS5 connection: greeting → authentication → request, then the command. Every bad input gets a defined
+/// answer (method FF, auth status 01, or a REP code) or a close, and is counted.
+/// </summary>
+internal sealed class Socks5Session
+{
+    private readonly ConnectionContext _connection;
+    private readonly SessionServices _services;
+    private readonly long _started;
+    private HandshakeState _state;
+    private string _user = "-";
+    private Socks5Request _request;
+    private bool _hasRequest;
+    private ReplyCode? _reply;
+    private TcpTunnel? _tunnel;
+
+    public Socks5Session(ConnectionContext connection, SessionServices services)
+    {
+        _connection = connection;
+        _services = services;
+        _started = services.TimeProvider.GetTimestamp();
+        CloseRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+    }
+
+    /// <summary>Fires when the server shuts down: handshakes stop at once; tunnels drain until the host's shutdown timeout.</summary>
+    public CancellationToken CloseRequested { get; }
+
+    public string ConnectionId => _connection.ConnectionId;
+
+    public async Task RunAsync()
+    {
+        _services.Metrics.SessionStarted();
+        try
+        {
+            if (await ReadRequestAsync())
+            {
+                await DispatchAsync();
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        {
+            // The client went away mid-reply: nothing left to answer.
+        }
+        catch (Exception e)
+        {
+            SocksLog.SessionError(_services.Logger, ConnectionId, e);
+            _connection.Abort(new ConnectionAbortedException("Unexpected session error.", e));
+        }
+        finally
+        {
+            var duration = _services.TimeProvider.GetElapsedTime(_started);
+            _services.Metrics.SessionEnded(_hasRequest ? _request.Command : null, _reply, duration);
+            if (_hasRequest)
+            {
+                SocksLog.SessionCompleted(_services.Logger, ConnectionId, _connection.RemoteEndPoint, _user,
+                    MetricNames.GetCommandName(_request.Command), _request.Destination.ToString(),
+                    _reply is { } reply ? MetricNames.GetReplyName(reply) : "none",
+                    _tunnel?.BytesUp ?? 0, _tunnel?.BytesDown ?? 0, (long)duration.TotalMilliseconds);
+            }
+        }
+    }
+
+    /// <summary>Writes a reply and flushes it. False when the client is gone.</summary>
+    public async ValueTask<bool> ReplyAsync(ReplyCode reply, Socks5Address boundAddress)
+    {
+        var output = _connection.Transport.Output;
+        Socks5Writer.WriteReply(output, reply, boundAddress);
+        RecordReply(reply);
+        var flush = await output.FlushAsync();
+        return !flush.IsCompleted && !flush.IsCanceled;
+    }
+
+    /// <summary>Answers the request with a failure code and closes the connection once the reply is flushed.</summary>
+    public async Task FailAsync(ReplyCode reply)
+    {
+        var output = _connection.Transport.Output;
+        Socks5Writer.WriteReply(output, reply);
+        RecordReply(reply);
+        await output.FlushAsync();
+        await output.CompleteAsync();
+    }
+
+    /// <summary>Ends a session that will get no reply (the server is shutting down).</summary>
+    public void EndWithoutReply(HandshakeError reason)
+    {
+        RecordHandshakeFailure(reason);
+        _connection.Transport.Output.Complete();
+    }
+
+    public async Task RelayAsync(Socket upstream)
+    {
+        using var tunnel = new TcpTunnel(_connection, upstream, _services.IdleTimeout, _services.Metrics, _services.TimeProvider);
+        _tunnel = tunnel;
+        var end = await tunnel.RunAsync();
+        if (end != TunnelEnd.Completed)
+        {
+            SocksLog.TunnelAborted(_services.Logger, ConnectionId, end.ToString(), tunnel.Error);
+        }
+    }
+
+    public void LogConnectFailed(ReplyCode reply, Exception? exception) =>
+        SocksLog.ConnectFailed(_services.Logger, ConnectionId, _request.Destination.ToString(), MetricNames.GetReplyName(reply), exception);
+
+    private Task DispatchAsync()
+    {
+        return _request.Command switch
+        {
+            (byte)Socks5Command.Connect => _services.Connect.ExecuteAsync(this, _request),
+
+            // BIND and UDP ASSOCIATE land with their own issues; until then they are "not supported", as RFC 1928 allows.
+            _ => FailAsync(ReplyCode.CommandNotSupported),
+        };
+    }
+
+    private async Task<bool> ReadRequestAsync()
+    {
+        var input = _connection.Transport.Input;
+        var output = _connection.Transport.Output;
+        using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(CloseRequested);
+        handshakeTimeout.CancelAfter(_services.HandshakeTimeout);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(handshakeTimeout.Token);
+                var buffer = result.Buffer;
+                var consumed = buffer.Start;
+                var examined = buffer.End;
+                HandshakeStep step;
+                try
+                {
+                    step = ParseAvailable(ref buffer, output);
+                    consumed = buffer.Start;
+                    if (step != HandshakeStep.NeedMoreBytes)
+                    {
+                        // Bytes behind the request stay unexamined: they are the tunnel's first payload.
+                        examined = consumed;
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(consumed, examined);
+                }
+
+                if (step == HandshakeStep.NeedMoreBytes && result.IsCompleted)
+                {
+                    RecordHandshakeFailure(HandshakeError.ClientClosed);
+                    await output.FlushAsync(handshakeTimeout.Token);
+                    await output.CompleteAsync();
+                    return false;
+                }
+
+                await output.FlushAsync(handshakeTimeout.Token);
+                switch (step)
+                {
+                    case HandshakeStep.RequestReady:
+                        return true;
+                    case HandshakeStep.Failed:
+                        await output.CompleteAsync();
+                        return false;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            RecordHandshakeFailure(CloseRequested.IsCancellationRequested ? HandshakeError.Shutdown : HandshakeError.Timeout);
+            await output.CompleteAsync();
+            return false;
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            RecordHandshakeFailure(HandshakeError.ClientClosed);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Parses every whole message at hand, answering each, until the request is read, a message is incomplete, or
+    /// the handshake fails. A client may pipeline greeting, credentials and request in one segment.
+    /// </summary>
+    private HandshakeStep ParseAvailable(ref ReadOnlySequence<byte> buffer, PipeWriter output)
+    {
+        try
+        {
+            while (true)
+            {
+                switch (_state)
+                {
+                    case HandshakeState.Greeting:
+                        if (!Socks5Parser.TryParseGreeting(ref buffer, out var greeting))
+                        {
+                            return HandshakeStep.NeedMoreBytes;
+                        }
+
+                        var method = SelectMethod(greeting.Methods);
+                        Socks5Writer.WriteMethodSelection(output, method);
+                        if (method == AuthMethod.NoAcceptableMethods)
+                        {
+                            RecordHandshakeFailure(HandshakeError.NoAcceptableMethod);
+                            return HandshakeStep.Failed;
+                        }
+
+                        _state = method == AuthMethod.UsernamePassword ? HandshakeState.Authentication : HandshakeState.Request;
+                        break;
+
+                    case HandshakeState.Authentication:
+                        if (!Socks5Parser.TryParseUsernamePassword(ref buffer, out var credentials))
+                        {
+                            return HandshakeStep.NeedMoreBytes;
+                        }
+
+                        var authenticated = _services.Users.TryAuthenticate(credentials, out var user);
+                        credentials = default;
+                        Socks5Writer.WriteUsernamePasswordStatus(output, authenticated ? (byte)0x00 : (byte)0x01);
+                        if (!authenticated)
+                        {
+                            RecordHandshakeFailure(HandshakeError.AuthenticationFailed);
+                            return HandshakeStep.Failed;
+                        }
+
+                        _user = user;
+                        _state = HandshakeState.Request;
+                        break;
+
+                    case HandshakeState.Request:
+                        if (!Socks5Parser.TryParseRequest(ref buffer, out _request))
+                        {
+                            return HandshakeStep.NeedMoreBytes;
+                        }
+
+                        _hasRequest = true;
+                        return HandshakeStep.RequestReady;
+                }
+            }
+        }
+        catch (Socks5ProtocolException e)
+        {
+            return OnProtocolError(e.Error, output);
+        }
+    }
+
+    private HandshakeStep OnProtocolError(Socks5Error error, PipeWriter output)
+    {
+        switch (_state)
+        {
+            case HandshakeState.Greeting:
+                // Not SOCKS5 (a SOCKS4 client, TLS, HTTP): there is no answer it would understand. Close.
+                RecordHandshakeFailure(HandshakeError.BadVersion);
+                break;
+            case HandshakeState.Authentication:
+                Socks5Writer.WriteUsernamePasswordStatus(output, 0xFF);
+                RecordHandshakeFailure(HandshakeError.BadVersion);
+                break;
+            default:
+                var reply = error == Socks5Error.UnsupportedAddressType ? ReplyCode.AddressTypeNotSupported : ReplyCode.GeneralFailure;
+                Socks5Writer.WriteReply(output, reply);
+                _reply = reply;
+                RecordHandshakeFailure(error switch
+                {
+                    Socks5Error.UnsupportedAddressType => HandshakeError.UnsupportedAddressType,
+                    Socks5Error.InvalidVersion => HandshakeError.BadVersion,
+                    _ => HandshakeError.MalformedRequest,
+                });
+                break;
+        }
+
+        return HandshakeStep.Failed;
+    }
+
+    private AuthMethod SelectMethod(MethodSet offered)
+    {
+        // Where both are allowed, an identified user beats an anonymous one.
+        if (_services.AllowUsernamePassword && offered.Contains(AuthMethod.UsernamePassword))
+        {
+            return AuthMethod.UsernamePassword;
+        }
+
+        if (_services.AllowAnonymous && offered.Contains(AuthMethod.NoAuthentication))
+        {
+            return AuthMethod.NoAuthentication;
+        }
+
+        return AuthMethod.NoAcceptableMethods;
+    }
+
+    private void RecordReply(ReplyCode reply)
+    {
+        // BIND sends two replies; the first one decides how the request is counted.
+        if (_reply is null)
+        {
+            _reply = reply;
+            _services.Metrics.RequestAnswered(_request.Command, reply);
+        }
+    }
+
+    private void RecordHandshakeFailure(HandshakeError error)
+    {
+        _services.Metrics.HandshakeFailed(error);
+        SocksLog.HandshakeFailed(_services.Logger, ConnectionId, _connection.RemoteEndPoint, MetricNames.GetErrorName(error));
+    }
+}

@@ -1,0 +1,327 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using KestrelSocks.Configuration;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace KestrelSocks.Transport;
+
+/// <summary>
+/// One accepted TCP connection, exposed to Kestrel as a pair of pipes.
+/// <list type="bullet">
+/// <item>Completing <see cref="ConnectionContext.Transport"/>'s output sends what is buffered, then FIN (<c>shutdown(SHUT_WR)</c>); receiving goes on.</item>
+/// <item>The peer's FIN completes the input; sending goes on.</item>
+/// <item><see cref="Abort(ConnectionAbortedException)"/> resets the connection (RST), so a failure upstream is a failure for the client too.</item>
+/// <item><see cref="DisposeAsync"/> lets buffered output drain and waits briefly for the peer's FIN, so a client that sent
+/// more than we read still receives our last reply instead of an RST.</item>
+/// </list>
+/// </summary>
+internal sealed class SocketConnection : ConnectionContext,
+    IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature,
+    IConnectionEndPointFeature, IConnectionSocketFeature
+{
+    // How long a closing connection waits for buffered output to reach the peer, and then for the peer's FIN.
+    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_lingerTimeout = TimeSpan.FromSeconds(1);
+    private const int InitialReceiveSize = 2048;
+
+    private static long s_lastId;
+
+    private readonly Socket _socket;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly int _maxReceiveSize;
+    private readonly CancellationTokenSource _closedTokenSource = new();
+    private readonly FeatureCollection _features = new();
+    private IDictionary<object, object?>? _items;
+    private Task _receiveTask = Task.CompletedTask;
+    private Task _sendTask = Task.CompletedTask;
+    private volatile bool _aborted;
+    private int _disposed;
+
+    public SocketConnection(Socket socket, TransportOptions options)
+    {
+        _socket = socket;
+        _maxReceiveSize = options.ReceiveBufferSize;
+        ConnectionId = $"ks-{Interlocked.Increment(ref s_lastId):x}";
+        LocalEndPoint = socket.LocalEndPoint;
+        RemoteEndPoint = socket.RemoteEndPoint;
+
+        long pause = options.MaxBufferedBytes;
+        _input = new Pipe(new PipeOptions(
+            pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, minimumSegmentSize: InitialReceiveSize, useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(
+            pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, minimumSegmentSize: 4096, useSynchronizationContext: false));
+        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+
+        _features.Set<IConnectionIdFeature>(this);
+        _features.Set<IConnectionTransportFeature>(this);
+        _features.Set<IConnectionItemsFeature>(this);
+        _features.Set<IConnectionLifetimeFeature>(this);
+        _features.Set<IConnectionEndPointFeature>(this);
+        _features.Set<IConnectionSocketFeature>(this);
+    }
+
+    public override string ConnectionId { get; set; }
+
+    public override IFeatureCollection Features => _features;
+
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new ConnectionItems();
+        set => _items = value;
+    }
+
+    public override IDuplexPipe Transport { get; set; }
+
+    public override CancellationToken ConnectionClosed
+    {
+        get => _closedTokenSource.Token;
+        set => throw new NotSupportedException("The transport owns the ConnectionClosed token.");
+    }
+
+    public override EndPoint? LocalEndPoint { get; set; }
+
+    public override EndPoint? RemoteEndPoint { get; set; }
+
+    public Socket Socket => _socket;
+
+    public void Start()
+    {
+        _receiveTask = ReceiveLoopAsync();
+        _sendTask = SendLoopAsync();
+        _ = SignalClosedAsync();
+    }
+
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        if (_aborted)
+        {
+            return;
+        }
+
+        _aborted = true;
+        try
+        {
+            // Linger 0: close with RST, so the peer learns this was a failure and not a clean end of stream.
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        _socket.Dispose();
+        _output.Reader.CancelPendingRead();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _input.Reader.Complete();
+        _output.Writer.Complete();
+
+        if (!await WaitAsync(_sendTask, s_drainTimeout))
+        {
+            Abort(new ConnectionAbortedException("The peer did not take the buffered output in time."));
+        }
+
+        // The send loop has sent FIN. Wait a moment for the peer's FIN: closing with unread bytes would send RST,
+        // and an RST can destroy a reply the peer has not read yet.
+        await WaitAsync(_receiveTask, s_lingerTimeout);
+        _socket.Dispose();
+        await _receiveTask;
+        await _sendTask;
+
+        // _closedTokenSource is not disposed: SignalClosedAsync may still be queueing its Cancel, and a
+        // token source without timers or links holds nothing that needs releasing.
+        await base.DisposeAsync();
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var writer = _input.Writer;
+        Exception? error = null;
+        var receiveSize = InitialReceiveSize;
+        var filledLastBuffer = false;
+        try
+        {
+            while (true)
+            {
+                if (!filledLastBuffer)
+                {
+                    // An idle connection holds no buffer: wait for data with a zero-byte receive, then rent.
+                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                }
+
+                var memory = writer.GetMemory(receiveSize);
+                var received = await _socket.ReceiveAsync(memory, SocketFlags.None);
+                if (received == 0)
+                {
+                    break;
+                }
+
+                writer.Advance(received);
+
+                // A full buffer means more is likely queued: skip the readiness wait and grow the next read.
+                filledLastBuffer = received == memory.Length;
+                if (filledLastBuffer && receiveSize < _maxReceiveSize)
+                {
+                    receiveSize = Math.Min(receiveSize * 2, _maxReceiveSize);
+                }
+
+                FlushResult result;
+                try
+                {
+                    result = await writer.FlushAsync();
+                }
+                catch (Exception) when (!_aborted)
+                {
+                    // The application completed its input with an error: it wants no more bytes.
+                    result = new FlushResult(isCanceled: false, isCompleted: true);
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    await DiscardUntilEndAsync();
+                    break;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            error = TranslateError(e);
+        }
+        finally
+        {
+            await writer.CompleteAsync(error);
+        }
+    }
+
+    private async Task DiscardUntilEndAsync()
+    {
+        // Nobody reads any more, but reading on until FIN keeps the close graceful. DisposeAsync bounds how long.
+        var scratch = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (await _socket.ReceiveAsync(scratch, SocketFlags.None) > 0)
+            {
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _output.Reader;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync();
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                try
+                {
+                    if (buffer.IsSingleSegment)
+                    {
+                        await _socket.SendAsync(buffer.First, SocketFlags.None);
+                    }
+                    else
+                    {
+                        foreach (var segment in buffer)
+                        {
+                            await _socket.SendAsync(segment, SocketFlags.None);
+                        }
+                    }
+                }
+                finally
+                {
+                    reader.AdvanceTo(buffer.End);
+                }
+
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+
+            if (!_aborted)
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+        }
+        catch (Exception e)
+        {
+            error = TranslateError(e);
+        }
+        finally
+        {
+            await reader.CompleteAsync(error);
+        }
+    }
+
+    private async Task SignalClosedAsync()
+    {
+        try
+        {
+            await _receiveTask;
+            await _sendTask;
+        }
+        finally
+        {
+            // Off the I/O thread: callbacks registered on ConnectionClosed run arbitrary application code.
+            ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), _closedTokenSource, preferLocal: false);
+        }
+    }
+
+    private Exception TranslateError(Exception e)
+    {
+        if (_aborted || e is ObjectDisposedException || e is SocketException { SocketErrorCode: SocketError.OperationAborted })
+        {
+            return new ConnectionAbortedException("The connection was aborted.", e);
+        }
+
+        if (e is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown })
+        {
+            return new ConnectionResetException(e.Message, e);
+        }
+
+        return e;
+    }
+
+    private static async ValueTask<bool> WaitAsync(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            await task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Sockets;
+using KestrelSocks.Configuration;
+using Microsoft.AspNetCore.Connections;
+
+namespace KestrelSocks.Transport;
+
+internal sealed class SocketConnectionListener : IConnectionListener
+{
+    private readonly Socket _listenSocket;
+    private readonly TransportOptions _options;
+
+    public SocketConnectionListener(Socket listenSocket, TransportOptions options)
+    {
+        _listenSocket = listenSocket;
+        _options = options;
+        EndPoint = listenSocket.LocalEndPoint!;
+    }
+
+    public EndPoint EndPoint { get; }
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await _listenSocket.AcceptAsync(cancellationToken);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Unbound: Kestrel stops its accept loop on null.
+                return null;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted)
+            {
+                return null;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // The client gave up before we accepted it.
+                continue;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+            {
+                // Out of descriptors: back off instead of spinning; established sessions keep running and free some.
+                await Task.Delay(50, cancellationToken);
+                continue;
+            }
+
+            accepted.NoDelay = true;
+            var connection = new SocketConnection(accepted, _options);
+            connection.Start();
+            return connection;
+        }
+    }
+
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        _listenSocket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _listenSocket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Sockets;
+using KestrelSocks.Configuration;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+
+namespace KestrelSocks.Transport;
+
+/// <summary>
+/// Kestrel's transport for IP endpoints. Kestrel's own socket transport shuts a socket down in both directions
+/// when the application completes its output, which loses TCP half-close; a SOCKS tunnel must keep reading from a
+/// client after the destination has finished sending. This transport sends FIN when output completes and keeps
+/// receiving until the peer's FIN, so each direction of a tunnel ends on its own.
+/// </summary>
+internal sealed class SocketTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly TransportOptions _options;
+
+    public SocketTransportFactory(IOptions<KestrelSocksOptions> options)
+    {
+        _options = options.Value.Transport;
+    }
+
+    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        if (endpoint is not IPEndPoint ipEndPoint)
+        {
+            throw new NotSupportedException($"The KestrelSocks transport listens on IP endpoints only, not {endpoint.GetType().Name}.");
+        }
+
+        var socket = new Socket(ipEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (ipEndPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                // [::] takes IPv4 clients too, as Kestrel's ListenAnyIP does.
+                socket.DualMode = true;
+            }
+
+            socket.Bind(ipEndPoint);
+            socket.Listen(_options.Backlog);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            socket.Dispose();
+            throw new AddressInUseException(e.Message, e);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new ValueTask<IConnectionListener>(new SocketConnectionListener(socket, _options));
+    }
+}
