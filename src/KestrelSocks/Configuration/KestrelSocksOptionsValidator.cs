@@ -42,6 +42,8 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         ValidateNetworks(errors, $"{Root}:Access:AllowedDestinations", options.Access.AllowedDestinations);
         ValidateNetworks(errors, $"{Root}:Access:DeniedDestinations", options.Access.DeniedDestinations);
 
+        ValidateBind(errors, options.Bind);
+
         var transport = options.Transport;
         if (transport.Backlog < 1)
         {
@@ -115,6 +117,36 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             {
                 errors.Add($"{key}:{i} '{values[i]}' is not a CIDR network such as 10.0.0.0/8 or fd00::/8.");
             }
+        }
+    }
+
+    private static void ValidateBind(List<string> errors, BindOptions bind)
+    {
+        const string Key = $"{Root}:Bind";
+        ValidateOptionalAddress(errors, $"{Key}:ListenAddress", bind.ListenAddress);
+        ValidateOptionalAddress(errors, $"{Key}:AdvertisedAddress", bind.AdvertisedAddress);
+        ValidatePortRange(errors, Key, bind.PortRangeStart, bind.PortRangeEnd);
+        RequirePositive(errors, $"{Key}:AcceptTimeout", bind.AcceptTimeout);
+    }
+
+    internal static void ValidateOptionalAddress(List<string> errors, string key, string? value)
+    {
+        if (!string.IsNullOrEmpty(value) && !IPAddress.TryParse(value, out _))
+        {
+            errors.Add($"{key} '{value}' is not an IP address such as 203.0.113.7 or 2001:db8::7; leave it empty for the default.");
+        }
+    }
+
+    internal static void ValidatePortRange(List<string> errors, string key, int start, int end)
+    {
+        if (start == 0 && end == 0)
+        {
+            return;
+        }
+
+        if (start is < 1 or > 65535 || end is < 1 or > 65535 || start > end)
+        {
+            errors.Add($"{key}:PortRangeStart and {key}:PortRangeEnd must both be 0 (any ephemeral port) or form a range within 1-65535 with start <= end (got {start}-{end}).");
         }
     }
 

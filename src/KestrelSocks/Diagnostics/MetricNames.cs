@@ -12,6 +12,7 @@ internal static class MetricNames
     public const string DirectionTag = "socks.direction";
     public const string ErrorTypeTag = "error.type";
     public const string ReasonTag = "socks.reject_reason";
+    public const string BindResultTag = "socks.bind.result";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -48,6 +49,16 @@ internal static class MetricNames
         HandshakeError.Timeout => "timeout",
         HandshakeError.ClientClosed => "client_closed",
         HandshakeError.Shutdown => "shutdown",
+        _ => "unknown",
+    };
+
+    public static string GetBindResultName(BindResult result) => result switch
+    {
+        BindResult.Accepted => "accepted",
+        BindResult.Timeout => "timeout",
+        BindResult.ClientClosed => "client_closed",
+        BindResult.ListenFailed => "listen_failed",
+        BindResult.Shutdown => "shutdown",
         _ => "unknown",
     };
 

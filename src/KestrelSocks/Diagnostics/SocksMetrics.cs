@@ -19,6 +19,9 @@ internal sealed class SocksMetrics
     private readonly Counter<long> _bytes;
     private readonly Histogram<double> _connectDuration;
     private readonly Histogram<double> _sessionDuration;
+    private readonly Counter<long> _bindResults;
+    private readonly Counter<long> _bindPeersRefused;
+    private readonly Histogram<double> _bindAcceptWait;
 
     public SocksMetrics(IMeterFactory meterFactory)
     {
@@ -40,7 +43,26 @@ internal sealed class SocksMetrics
         _sessionDuration = meter.CreateHistogram(
             "kestrelsocks.session.duration", unit: "s", description: "Time from accept to close, by command and reply code.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
+        _bindResults = meter.CreateCounter<long>(
+            "kestrelsocks.bind.sessions", unit: "{session}", description: "BIND requests that listened, by how their wait for the inbound connection ended.");
+        _bindPeersRefused = meter.CreateCounter<long>(
+            "kestrelsocks.bind.refused_peers", unit: "{connection}", description: "Inbound connections to a BIND listener from an address other than the requested one, closed.");
+        _bindAcceptWait = meter.CreateHistogram(
+            "kestrelsocks.bind.accept_wait", unit: "s", description: "Time a BIND listener waited for its inbound connection, by result.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
     }
+
+    public void BindCompleted(BindResult result, TimeSpan wait)
+    {
+        var tag = new KeyValuePair<string, object?>(MetricNames.BindResultTag, MetricNames.GetBindResultName(result));
+        _bindResults.Add(1, tag);
+        if (_bindAcceptWait.Enabled)
+        {
+            _bindAcceptWait.Record(wait.TotalSeconds, tag);
+        }
+    }
+
+    public void BindPeerRefused() => _bindPeersRefused.Add(1);
 
     public void SessionStarted() => _activeSessions.Add(1);
 

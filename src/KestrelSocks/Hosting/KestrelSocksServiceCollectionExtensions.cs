@@ -31,6 +31,7 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<DestinationPolicy>();
         services.AddSingleton<HappyEyeballsConnector>();
         services.AddSingleton<ConnectCommand>();
+        services.AddSingleton<BindCommand>();
         services.AddSingleton<SessionServices>();
         services.AddSingleton<Socks5ConnectionHandler>();
         services.AddSingleton<SocksEndPoints>();

@@ -16,6 +16,7 @@ internal sealed class SessionServices
         ILoggerFactory loggerFactory,
         UserStore users,
         ConnectCommand connect,
+        BindCommand bind,
         TimeProvider timeProvider)
     {
         var value = options.Value;
@@ -28,6 +29,7 @@ internal sealed class SessionServices
         Logger = loggerFactory.CreateLogger("KestrelSocks.Session");
         Users = users;
         Connect = connect;
+        Bind = bind;
         TimeProvider = timeProvider;
     }
 
@@ -48,6 +50,8 @@ internal sealed class SessionServices
     public UserStore Users { get; }
 
     public ConnectCommand Connect { get; }
+
+    public BindCommand Bind { get; }
 
     public TimeProvider TimeProvider { get; }
 }

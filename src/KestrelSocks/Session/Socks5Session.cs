@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
@@ -37,6 +38,12 @@ internal sealed class Socks5Session
     public CancellationToken CloseRequested { get; }
 
     public string ConnectionId => _connection.ConnectionId;
+
+    /// <summary>Where the client reached the proxy.</summary>
+    public IPEndPoint? LocalEndPoint => _connection.LocalEndPoint as IPEndPoint;
+
+    /// <summary>The client's address.</summary>
+    public IPEndPoint? RemoteEndPoint => _connection.RemoteEndPoint as IPEndPoint;
 
     public async Task RunAsync()
     {
@@ -109,6 +116,38 @@ internal sealed class Socks5Session
         }
     }
 
+    /// <summary>
+    /// Watches the control connection while a command waits (BIND's accept, a UDP association): true when the
+    /// client closes it, false once <paramref name="stopWatching"/> fires. Bytes the client sends meanwhile are
+    /// examined, not consumed, so they still reach a tunnel that follows.
+    /// </summary>
+    public async Task<bool> WaitForClientCloseAsync(CancellationToken stopWatching)
+    {
+        var input = _connection.Transport.Input;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(stopWatching);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+            catch (Exception e) when (e is IOException or SocketException)
+            {
+                return true;
+            }
+
+            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return true;
+            }
+        }
+    }
+
     public void LogConnectFailed(ReplyCode reply, Exception? exception) =>
         SocksLog.ConnectFailed(_services.Logger, ConnectionId, _request.Destination.ToString(), MetricNames.GetReplyName(reply), exception);
 
@@ -117,8 +156,9 @@ internal sealed class Socks5Session
         return _request.Command switch
         {
             (byte)Socks5Command.Connect => _services.Connect.ExecuteAsync(this, _request),
+            (byte)Socks5Command.Bind when _services.Bind.Enabled => _services.Bind.ExecuteAsync(this, _request),
 
-            // BIND and UDP ASSOCIATE land with their own issues; until then they are "not supported", as RFC 1928 allows.
+            // UDP ASSOCIATE lands with its own issue; until then it is "not supported", as RFC 1928 allows.
             _ => FailAsync(ReplyCode.CommandNotSupported),
         };
     }
@@ -296,12 +336,13 @@ internal sealed class Socks5Session
 
     private void RecordReply(ReplyCode reply)
     {
-        // BIND sends two replies; the first one decides how the request is counted.
+        // BIND sends two replies: the first decides how the request is counted, the last is the session's outcome.
         if (_reply is null)
         {
-            _reply = reply;
             _services.Metrics.RequestAnswered(_request.Command, reply);
         }
+
+        _reply = reply;
     }
 
     private void RecordHandshakeFailure(HandshakeError error)
