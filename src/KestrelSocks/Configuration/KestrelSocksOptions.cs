@@ -23,6 +23,8 @@ internal sealed class KestrelSocksOptions
 
     public BindOptions Bind { get; set; } = new();
 
+    public UdpOptions Udp { get; set; } = new();
+
     public TransportOptions Transport { get; set; } = new();
 
     /// <summary>Listen with the default applied.</summary>

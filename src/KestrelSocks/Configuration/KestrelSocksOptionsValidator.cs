@@ -43,6 +43,7 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         ValidateNetworks(errors, $"{Root}:Access:DeniedDestinations", options.Access.DeniedDestinations);
 
         ValidateBind(errors, options.Bind);
+        ValidateUdp(errors, options.Udp);
 
         var transport = options.Transport;
         if (transport.Backlog < 1)
@@ -127,6 +128,40 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         ValidateOptionalAddress(errors, $"{Key}:AdvertisedAddress", bind.AdvertisedAddress);
         ValidatePortRange(errors, Key, bind.PortRangeStart, bind.PortRangeEnd);
         RequirePositive(errors, $"{Key}:AcceptTimeout", bind.AcceptTimeout);
+    }
+
+    private static void ValidateUdp(List<string> errors, UdpOptions udp)
+    {
+        const string Key = $"{Root}:Udp";
+        ValidateOptionalAddress(errors, $"{Key}:ListenAddress", udp.ListenAddress);
+        ValidateOptionalAddress(errors, $"{Key}:AdvertisedAddress", udp.AdvertisedAddress);
+        ValidatePortRange(errors, Key, udp.PortRangeStart, udp.PortRangeEnd);
+        RequirePositive(errors, $"{Key}:IdleTimeout", udp.IdleTimeout);
+        RequirePositive(errors, $"{Key}:DnsCacheTtl", udp.DnsCacheTtl);
+        if (udp.ReassemblyTimeout < TimeSpan.FromMilliseconds(100) || udp.ReassemblyTimeout > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{Key}:ReassemblyTimeout must be between 00:00:00.1 and 00:01:00 (RFC 1928 asks for at least 00:00:05; got {udp.ReassemblyTimeout}).");
+        }
+
+        if (udp.MaxAssociationsPerConnection is < 1 or > 65535)
+        {
+            errors.Add($"{Key}:MaxAssociationsPerConnection must be between 1 and 65535 (got {udp.MaxAssociationsPerConnection}).");
+        }
+
+        if (udp.MaxDatagramSize is < 1 or > 65_507)
+        {
+            errors.Add($"{Key}:MaxDatagramSize must be between 1 and 65507 bytes, the largest UDP payload over IPv4 (got {udp.MaxDatagramSize}).");
+        }
+
+        if (udp.SocketReceiveBufferSize is < 4096 or > 256 * 1024 * 1024)
+        {
+            errors.Add($"{Key}:SocketReceiveBufferSize must be between 4096 and 268435456 bytes (got {udp.SocketReceiveBufferSize}).");
+        }
+
+        if (udp.SocketSendBufferSize is < 4096 or > 256 * 1024 * 1024)
+        {
+            errors.Add($"{Key}:SocketSendBufferSize must be between 4096 and 268435456 bytes (got {udp.SocketSendBufferSize}).");
+        }
     }
 
     internal static void ValidateOptionalAddress(List<string> errors, string key, string? value)

@@ -13,6 +13,8 @@ internal static class MetricNames
     public const string ErrorTypeTag = "error.type";
     public const string ReasonTag = "socks.reject_reason";
     public const string BindResultTag = "socks.bind.result";
+    public const string DropReasonTag = "socks.drop_reason";
+    public const string EndReasonTag = "socks.end_reason";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -59,6 +61,30 @@ internal static class MetricNames
         BindResult.ClientClosed => "client_closed",
         BindResult.ListenFailed => "listen_failed",
         BindResult.Shutdown => "shutdown",
+        _ => "unknown",
+    };
+
+    public static string GetDropReasonName(UdpDropReason reason) => reason switch
+    {
+        UdpDropReason.WrongSource => "wrong_source",
+        UdpDropReason.Malformed => "malformed",
+        UdpDropReason.TooLarge => "too_large",
+        UdpDropReason.FragmentDropped => "fragment_dropped",
+        UdpDropReason.ReassemblyTimeout => "reassembly_timeout",
+        UdpDropReason.DnsFailure => "dns_failure",
+        UdpDropReason.SendFailure => "send_failure",
+        UdpDropReason.Policy => "policy",
+        UdpDropReason.ClientUnknown => "client_unknown",
+        UdpDropReason.InternalError => "internal_error",
+        _ => "unknown",
+    };
+
+    public static string GetAssociationEndName(UdpAssociationEnd end) => end switch
+    {
+        UdpAssociationEnd.ControlClosed => "control_closed",
+        UdpAssociationEnd.IdleTimeout => "idle_timeout",
+        UdpAssociationEnd.Shutdown => "shutdown",
+        UdpAssociationEnd.SocketError => "socket_error",
         _ => "unknown",
     };
 

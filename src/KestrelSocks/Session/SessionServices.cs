@@ -17,6 +17,7 @@ internal sealed class SessionServices
         UserStore users,
         ConnectCommand connect,
         BindCommand bind,
+        UdpAssociateCommand udpAssociate,
         TimeProvider timeProvider)
     {
         var value = options.Value;
@@ -30,6 +31,7 @@ internal sealed class SessionServices
         Users = users;
         Connect = connect;
         Bind = bind;
+        UdpAssociate = udpAssociate;
         TimeProvider = timeProvider;
     }
 
@@ -52,6 +54,8 @@ internal sealed class SessionServices
     public ConnectCommand Connect { get; }
 
     public BindCommand Bind { get; }
+
+    public UdpAssociateCommand UdpAssociate { get; }
 
     public TimeProvider TimeProvider { get; }
 }
