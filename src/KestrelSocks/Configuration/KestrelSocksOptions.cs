@@ -25,6 +25,8 @@ internal sealed class KestrelSocksOptions
 
     public UdpOptions Udp { get; set; } = new();
 
+    public RelayOptions Relay { get; set; } = new();
+
     public TransportOptions Transport { get; set; } = new();
 
     /// <summary>Listen with the default applied.</summary>

@@ -44,6 +44,10 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
 
         ValidateBind(errors, options.Bind);
         ValidateUdp(errors, options.Udp);
+        if (!Enum.IsDefined(options.Relay.Mode))
+        {
+            errors.Add($"{Root}:Relay:Mode must be Auto, Socket or Pipe (got {options.Relay.Mode}).");
+        }
 
         var transport = options.Transport;
         if (transport.Backlog < 1)

@@ -26,6 +26,7 @@ internal sealed class SessionServices
         HandshakeTimeout = value.Limits.HandshakeTimeout;
         IdleTimeout = value.Limits.IdleTimeout;
         MaxConcurrentSessions = value.Limits.MaxConcurrentSessions;
+        RelayMode = value.Relay.Mode;
         Metrics = metrics;
         Logger = loggerFactory.CreateLogger("KestrelSocks.Session");
         Users = users;
@@ -44,6 +45,8 @@ internal sealed class SessionServices
     public TimeSpan IdleTimeout { get; }
 
     public int MaxConcurrentSessions { get; }
+
+    public RelayMode RelayMode { get; }
 
     public SocksMetrics Metrics { get; }
 

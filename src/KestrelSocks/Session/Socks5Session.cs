@@ -4,7 +4,9 @@ using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
+using KestrelSocks.Configuration;
 using KestrelSocks.Relay;
+using KestrelSocks.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 
@@ -27,7 +29,7 @@ internal sealed class Socks5Session
     private long _extraBytesUp;
     private long _extraBytesDown;
     private ReplyCode? _reply;
-    private TcpTunnel? _tunnel;
+    private Tunnel? _tunnel;
 
     public Socks5Session(ConnectionContext connection, SessionServices services)
     {
@@ -157,13 +159,51 @@ internal sealed class Socks5Session
 
     public async Task RelayAsync(Socket upstream)
     {
-        using var tunnel = new TcpTunnel(_connection, upstream, _services.IdleTimeout, _services.Metrics, _services.TimeProvider);
+        using var tunnel = await CreateTunnelAsync(upstream);
         _tunnel = tunnel;
         var end = await tunnel.RunAsync();
         if (end != TunnelEnd.Completed)
         {
             SocksLog.TunnelAborted(_services.Logger, ConnectionId, end.ToString(), tunnel.Error);
         }
+    }
+
+    private async Task<Tunnel> CreateTunnelAsync(Socket upstream)
+    {
+        if (_services.RelayMode == RelayMode.Pipe || _connection.Features.Get<ISocketDetachFeature>() is not { } detach)
+        {
+            return new PipeTunnel(_connection, upstream, _services.IdleTimeout, _services.Metrics, _services.TimeProvider);
+        }
+
+        DetachedSocket client;
+        try
+        {
+            client = await detach.DetachAsync();
+        }
+        catch
+        {
+            upstream.Dispose();
+            throw;
+        }
+
+        // Bytes the client sent right behind its request were read before the hand-over: they go first.
+        byte[]? early = null;
+        var earlyLength = 0;
+        var input = _connection.Transport.Input;
+        if (input.TryRead(out var result))
+        {
+            if (!result.Buffer.IsEmpty)
+            {
+                earlyLength = (int)result.Buffer.Length;
+                early = ArrayPool<byte>.Shared.Rent(earlyLength);
+                result.Buffer.CopyTo(early);
+            }
+
+            input.AdvanceTo(result.Buffer.End);
+        }
+
+        return new SocketTunnel(_connection, client.Socket, upstream, early, earlyLength, client.InputEnded,
+            _services.IdleTimeout, _services.Metrics, _services.TimeProvider);
     }
 
     /// <summary>

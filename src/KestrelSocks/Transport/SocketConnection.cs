@@ -22,7 +22,7 @@ namespace KestrelSocks.Transport;
 /// </summary>
 internal sealed class SocketConnection : ConnectionContext,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature,
-    IConnectionEndPointFeature, IConnectionSocketFeature
+    IConnectionEndPointFeature, IConnectionSocketFeature, ISocketDetachFeature
 {
     // How long a closing connection waits for buffered output to reach the peer, and then for the peer's FIN.
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
@@ -36,11 +36,16 @@ internal sealed class SocketConnection : ConnectionContext,
     private readonly Pipe _output;
     private readonly int _maxReceiveSize;
     private readonly CancellationTokenSource _closedTokenSource = new();
+    private readonly CancellationTokenSource _detachTokenSource = new();
     private readonly FeatureCollection _features = new();
     private IDictionary<object, object?>? _items;
     private Task _receiveTask = Task.CompletedTask;
     private Task _sendTask = Task.CompletedTask;
     private volatile bool _aborted;
+    private volatile bool _detaching;
+    private bool _detached;
+    private bool _receivedFin;
+    private int _closedSignaled;
     private int _disposed;
 
     public SocketConnection(Socket socket, TransportOptions options)
@@ -64,6 +69,7 @@ internal sealed class SocketConnection : ConnectionContext,
         _features.Set<IConnectionLifetimeFeature>(this);
         _features.Set<IConnectionEndPointFeature>(this);
         _features.Set<IConnectionSocketFeature>(this);
+        _features.Set<ISocketDetachFeature>(this);
     }
 
     public override string ConnectionId { get; set; }
@@ -97,6 +103,27 @@ internal sealed class SocketConnection : ConnectionContext,
         _ = SignalClosedAsync();
     }
 
+    public async Task<DetachedSocket> DetachAsync()
+    {
+        _detaching = true;
+
+        // The receive loop waits with a peek, which consumes nothing, so cancelling it loses no byte; a flush stuck
+        // on back-pressure is cancelled too, its bytes already in the pipe. The send loop sends what the application
+        // flushed, then stops without FIN.
+        _detachTokenSource.Cancel();
+        _input.Writer.CancelPendingFlush();
+        _output.Reader.CancelPendingRead();
+        await _receiveTask;
+        await _sendTask;
+        if (_aborted)
+        {
+            throw new ConnectionAbortedException("The connection was aborted before it could be handed over.");
+        }
+
+        _detached = true;
+        return new DetachedSocket(_socket, _receivedFin);
+    }
+
     public override void Abort(ConnectionAbortedException abortReason)
     {
         if (_aborted)
@@ -127,6 +154,12 @@ internal sealed class SocketConnection : ConnectionContext,
 
         _input.Reader.Complete();
         _output.Writer.Complete();
+        if (_detached)
+        {
+            // The socket belongs to whoever took it; the loops ended at the hand-over.
+            SignalClosed();
+            return;
+        }
 
         if (!await WaitAsync(_sendTask, s_drainTimeout))
         {
@@ -139,6 +172,7 @@ internal sealed class SocketConnection : ConnectionContext,
         _socket.Dispose();
         await _receiveTask;
         await _sendTask;
+        SignalClosed();
 
         // _closedTokenSource is not disposed: SignalClosedAsync may still be queueing its Cancel, and a
         // token source without timers or links holds nothing that needs releasing.
@@ -158,13 +192,19 @@ internal sealed class SocketConnection : ConnectionContext,
                 if (!filledLastBuffer)
                 {
                     // An idle connection holds no buffer: wait for data first, then rent.
-                    await SocketReadiness.WaitForDataAsync(_socket);
+                    await SocketReadiness.WaitForDataAsync(_socket, _detachTokenSource.Token);
+                }
+
+                if (_detaching)
+                {
+                    break;
                 }
 
                 var memory = writer.GetMemory(receiveSize);
-                var received = await _socket.ReceiveAsync(memory, SocketFlags.None);
+                var received = await _socket.ReceiveAsync(memory, SocketFlags.None, _detachTokenSource.Token);
                 if (received == 0)
                 {
+                    _receivedFin = true;
                     break;
                 }
 
@@ -188,12 +228,21 @@ internal sealed class SocketConnection : ConnectionContext,
                     result = new FlushResult(isCanceled: false, isCompleted: true);
                 }
 
+                if (_detaching)
+                {
+                    break;
+                }
+
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     await DiscardUntilEndAsync();
                     break;
                 }
             }
+        }
+        catch (OperationCanceledException) when (_detaching)
+        {
+            // Handed over: what was received stays in the pipe for the new owner.
         }
         catch (Exception e)
         {
@@ -230,7 +279,7 @@ internal sealed class SocketConnection : ConnectionContext,
             while (true)
             {
                 var result = await reader.ReadAsync();
-                if (result.IsCanceled)
+                if (result.IsCanceled && !_detaching)
                 {
                     break;
                 }
@@ -255,13 +304,13 @@ internal sealed class SocketConnection : ConnectionContext,
                     reader.AdvanceTo(buffer.End);
                 }
 
-                if (result.IsCompleted)
+                if (result.IsCompleted || result.IsCanceled)
                 {
                     break;
                 }
             }
 
-            if (!_aborted)
+            if (!_aborted && !_detaching)
             {
                 _socket.Shutdown(SocketShutdown.Send);
             }
@@ -278,12 +327,19 @@ internal sealed class SocketConnection : ConnectionContext,
 
     private async Task SignalClosedAsync()
     {
-        try
+        await _receiveTask;
+        await _sendTask;
+
+        // A handed-over socket lives on; DisposeAsync signals when the connection really ends.
+        if (!_detaching)
         {
-            await _receiveTask;
-            await _sendTask;
+            SignalClosed();
         }
-        finally
+    }
+
+    private void SignalClosed()
+    {
+        if (Interlocked.Exchange(ref _closedSignaled, 1) == 0)
         {
             // Off the I/O thread: callbacks registered on ConnectionClosed run arbitrary application code.
             ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), _closedTokenSource, preferLocal: false);
