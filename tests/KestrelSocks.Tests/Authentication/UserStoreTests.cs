@@ -8,14 +8,14 @@ namespace KestrelSocks.Tests.Authentication;
 
 public sealed class UserStoreTests
 {
-    private static readonly string s_longUsername = new('U', 255);
-    private static readonly string s_longPassword = new('P', 255);
+    private static readonly string _longUsername = new('U', 255);
+    private static readonly string _longPassword = new('P', 255);
 
     private readonly UserStore _store = CreateStore(
         ("alice", "secret"),
         ("bob", "hunter2"),
         ("jürgen", "pässwörd"),
-        (s_longUsername, s_longPassword));
+        (_longUsername, _longPassword));
 
     [Theory]
     [InlineData("alice", "secret")]
@@ -82,12 +82,12 @@ public sealed class UserStoreTests
     [Fact]
     public void Credentials255BytesLong_Succeed()
     {
-        Assert.True(_store.TryAuthenticate(Request(s_longUsername, s_longPassword), out var username));
+        Assert.True(_store.TryAuthenticate(Request(_longUsername, _longPassword), out var username));
 
-        Assert.Equal(s_longUsername, username);
-        Assert.False(_store.TryAuthenticate(Request(s_longUsername, s_longPassword[..254]), out _));
-        Assert.False(_store.TryAuthenticate(Request(s_longUsername[..254], s_longPassword), out _));
-        Assert.False(_store.TryAuthenticate(Request(s_longUsername, s_longPassword[..254] + "Q"), out _));
+        Assert.Equal(_longUsername, username);
+        Assert.False(_store.TryAuthenticate(Request(_longUsername, _longPassword[..254]), out _));
+        Assert.False(_store.TryAuthenticate(Request(_longUsername[..254], _longPassword), out _));
+        Assert.False(_store.TryAuthenticate(Request(_longUsername, _longPassword[..254] + "Q"), out _));
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace KestrelSocks.Tests.Commands;
 
 public sealed class ReplyCodesTests
 {
-    private static readonly Dictionary<SocketError, ReplyCode> s_mapped = new()
+    private static readonly Dictionary<SocketError, ReplyCode> _mapped = new()
     {
         [SocketError.ConnectionRefused] = ReplyCode.ConnectionRefused,
         [SocketError.HostUnreachable] = ReplyCode.HostUnreachable,
@@ -44,7 +44,7 @@ public sealed class ReplyCodesTests
     {
         foreach (var error in Enum.GetValues<SocketError>())
         {
-            var expected = s_mapped.TryGetValue(error, out var code) ? code : ReplyCode.GeneralFailure;
+            var expected = _mapped.TryGetValue(error, out var code) ? code : ReplyCode.GeneralFailure;
 
             Assert.True(expected == ReplyCodes.FromSocketError(error), $"{error} maps to {ReplyCodes.FromSocketError(error)}, not {expected}.");
         }

@@ -5,21 +5,21 @@ namespace KestrelSocks.Tests.Infrastructure;
 
 public sealed class TestSequenceTests
 {
-    private static readonly byte[] s_data = [1, 2, 3, 4, 5];
+    private static readonly byte[] _data = [1, 2, 3, 4, 5];
 
     [Fact]
     public void Create_SplitsAtEachOffset()
     {
-        var sequence = TestSequence.Create(s_data, 1, 3);
+        var sequence = TestSequence.Create(_data, 1, 3);
 
         Assert.Equal([[1], [2, 3], [4, 5]], Segments(sequence));
-        Assert.Equal(s_data, sequence.ToArray());
+        Assert.Equal(_data, sequence.ToArray());
     }
 
     [Fact]
     public void Create_RepeatedAndEndOffsets_MakeEmptySegments()
     {
-        var sequence = TestSequence.Create(s_data, 0, 2, 2, 5);
+        var sequence = TestSequence.Create(_data, 0, 2, 2, 5);
 
         Assert.Equal([[], [1, 2], [], [3, 4, 5], []], Segments(sequence));
         Assert.Equal(5, sequence.Length);
@@ -29,14 +29,14 @@ public sealed class TestSequenceTests
     [Fact]
     public void Create_DescendingOffsets_Throw()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => TestSequence.Create(s_data, 3, 2));
-        Assert.Throws<ArgumentOutOfRangeException>(() => TestSequence.Create(s_data, 6));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TestSequence.Create(_data, 3, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TestSequence.Create(_data, 6));
     }
 
     [Fact]
     public void CreateOneBytePerSegment_MakesOneSegmentPerByte()
     {
-        var sequence = TestSequence.CreateOneBytePerSegment(s_data);
+        var sequence = TestSequence.CreateOneBytePerSegment(_data);
 
         Assert.Equal([[1], [2], [3], [4], [5]], Segments(sequence));
     }
@@ -44,20 +44,20 @@ public sealed class TestSequenceTests
     [Fact]
     public void AllShapes_CoverEverySplitAndKeepTheBytes()
     {
-        var shapes = TestSequence.AllShapes(s_data).ToList();
+        var shapes = TestSequence.AllShapes(_data).ToList();
 
         // One segment, a split at each of the 6 offsets 0..5, and one byte per segment.
         Assert.Equal(8, shapes.Count);
-        Assert.All(shapes, shape => Assert.Equal(s_data, shape.Sequence.ToArray()));
+        Assert.All(shapes, shape => Assert.Equal(_data, shape.Sequence.ToArray()));
     }
 
     [Fact]
     public void Segments_DoNotShareMemory()
     {
-        var sequence = TestSequence.Create(s_data, 2);
+        var sequence = TestSequence.Create(_data, 2);
 
         Assert.True(MemoryMarshal.TryGetArray(sequence.First, out var segment));
-        Assert.NotSame(s_data, segment.Array);
+        Assert.NotSame(_data, segment.Array);
         Assert.Equal(2, segment.Array!.Length);
     }
 

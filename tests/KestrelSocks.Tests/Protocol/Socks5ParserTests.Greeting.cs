@@ -6,12 +6,12 @@ namespace KestrelSocks.Tests.Protocol;
 public sealed partial class Socks5ParserTests
 {
     /// <summary>VER 5, NMETHODS 2: no authentication and username/password.</summary>
-    private static readonly byte[] s_greeting = [0x05, 0x02, 0x00, 0x02];
+    private static readonly byte[] _greeting = [0x05, 0x02, 0x00, 0x02];
 
     [Fact]
     public void TryParseGreeting_Whole_ReadsOfferedMethods()
     {
-        var greeting = ParserAssert.ParsesWhole<Greeting>(Socks5Parser.TryParseGreeting, s_greeting);
+        var greeting = ParserAssert.ParsesWhole<Greeting>(Socks5Parser.TryParseGreeting, _greeting);
 
         AssertOffersNoAuthAndUsernamePassword(greeting);
     }
@@ -19,13 +19,13 @@ public sealed partial class Socks5ParserTests
     [Fact]
     public void TryParseGreeting_EverySplit_ReadsOfferedMethods()
     {
-        ParserAssert.ParsesInEveryShape<Greeting>(Socks5Parser.TryParseGreeting, s_greeting, AssertOffersNoAuthAndUsernamePassword);
+        ParserAssert.ParsesInEveryShape<Greeting>(Socks5Parser.TryParseGreeting, _greeting, AssertOffersNoAuthAndUsernamePassword);
     }
 
     [Fact]
     public void TryParseGreeting_EveryTruncatedPrefix_NeedsMore()
     {
-        ParserAssert.NeedsMoreForEveryPrefix<Greeting>(Socks5Parser.TryParseGreeting, s_greeting);
+        ParserAssert.NeedsMoreForEveryPrefix<Greeting>(Socks5Parser.TryParseGreeting, _greeting);
     }
 
     [Fact]
@@ -33,7 +33,7 @@ public sealed partial class Socks5ParserTests
     {
         // A client that expects "no authentication" may send its CONNECT request without waiting.
         byte[] request = [0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, 0x00, 0x50];
-        ParserAssert.ParsesPipelined<Greeting>(Socks5Parser.TryParseGreeting, s_greeting, request, AssertOffersNoAuthAndUsernamePassword);
+        ParserAssert.ParsesPipelined<Greeting>(Socks5Parser.TryParseGreeting, _greeting, request, AssertOffersNoAuthAndUsernamePassword);
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed partial class Socks5ParserTests
     public void TryParseReply_WithTunnelBytesBehind_ConsumesOnlyTheReply(string expected, byte[] address)
     {
         // The server may send the first relayed bytes in the same segment as the reply.
-        byte[] payload = "HTTP/1.1 200 OK\r\n"u8.ToArray();
+        var payload = "HTTP/1.1 200 OK\r\n"u8.ToArray();
         ParserAssert.ParsesPipelined<Socks5Reply>(Socks5Parser.TryParseReply, [0x05, 0x00, 0x00, .. address], payload, reply =>
         {
             Assert.Equal(ReplyCode.Succeeded, reply.Reply);

@@ -6,7 +6,7 @@ namespace KestrelSocks.Tests.Protocol;
 public sealed partial class Socks5ParserTests
 {
     /// <summary>VER 1, ULEN 5 "alice", PLEN 6 "secret".</summary>
-    private static readonly byte[] s_credentials = [0x01, 5, .. "alice"u8, 6, .. "secret"u8];
+    private static readonly byte[] _credentials = [0x01, 5, .. "alice"u8, 6, .. "secret"u8];
 
     public static TheoryData<int, int> CredentialLengths => new()
     {
@@ -20,7 +20,7 @@ public sealed partial class Socks5ParserTests
     [Fact]
     public void TryParseUsernamePassword_Whole_ReadsBothFields()
     {
-        var request = ParserAssert.ParsesWhole<UsernamePasswordRequest>(Socks5Parser.TryParseUsernamePassword, s_credentials);
+        var request = ParserAssert.ParsesWhole<UsernamePasswordRequest>(Socks5Parser.TryParseUsernamePassword, _credentials);
 
         Assert.Equal("alice"u8.ToArray(), request.Username.ToArray());
         Assert.Equal("secret"u8.ToArray(), request.Password.ToArray());
@@ -29,7 +29,7 @@ public sealed partial class Socks5ParserTests
     [Fact]
     public void TryParseUsernamePassword_EverySplit_ReadsBothFields()
     {
-        ParserAssert.ParsesInEveryShape<UsernamePasswordRequest>(Socks5Parser.TryParseUsernamePassword, s_credentials, request =>
+        ParserAssert.ParsesInEveryShape<UsernamePasswordRequest>(Socks5Parser.TryParseUsernamePassword, _credentials, request =>
         {
             Assert.Equal("alice"u8.ToArray(), request.Username.ToArray());
             Assert.Equal("secret"u8.ToArray(), request.Password.ToArray());
@@ -39,14 +39,14 @@ public sealed partial class Socks5ParserTests
     [Fact]
     public void TryParseUsernamePassword_EveryTruncatedPrefix_NeedsMore()
     {
-        ParserAssert.NeedsMoreForEveryPrefix<UsernamePasswordRequest>(Socks5Parser.TryParseUsernamePassword, s_credentials);
+        ParserAssert.NeedsMoreForEveryPrefix<UsernamePasswordRequest>(Socks5Parser.TryParseUsernamePassword, _credentials);
     }
 
     [Fact]
     public void TryParseUsernamePassword_WithPipelinedRequest_ConsumesOnlyTheCredentials()
     {
         byte[] request = [0x05, 0x01, 0x00, 0x03, 1, (byte)'h', 0x00, 0x50];
-        ParserAssert.ParsesPipelined<UsernamePasswordRequest>(Socks5Parser.TryParseUsernamePassword, s_credentials, request, parsed =>
+        ParserAssert.ParsesPipelined<UsernamePasswordRequest>(Socks5Parser.TryParseUsernamePassword, _credentials, request, parsed =>
         {
             Assert.Equal("alice"u8.ToArray(), parsed.Username.ToArray());
             Assert.Equal("secret"u8.ToArray(), parsed.Password.ToArray());
