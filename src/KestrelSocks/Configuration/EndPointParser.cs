@@ -17,8 +17,9 @@ internal static class EndPointParser
         value = value.Trim();
         var colon = value.LastIndexOf(':');
 
-        // IPEndPoint.TryParse accepts a bare address as port 0; a listener must name its port.
-        if (colon < 0 || colon == value.Length - 1 || (value.StartsWith('[') && value[colon - 1] != ']'))
+        // IPEndPoint.TryParse accepts a bare address as port 0; a listener must name its port. That includes a bare
+        // IPv6 address, whose last colon is not a port separator ("::1" or "::1:1080"): IPv6 needs brackets.
+        if (colon < 0 || colon == value.Length - 1 || (value.StartsWith('[') ? value[colon - 1] != ']' : value.IndexOf(':') != colon))
         {
             return false;
         }

@@ -151,8 +151,24 @@ internal static class Socks5Parser
         return true;
     }
 
-    /// <summary>ATYP ADDR PORT, shared by requests, replies and UDP datagram headers.</summary>
+    /// <summary>
+    /// ATYP ADDR PORT, shared by requests, replies and UDP datagram headers. Like every parser here, it leaves
+    /// <paramref name="reader"/> where it was when it returns false.
+    /// </summary>
     public static bool TryReadAddress(ref SequenceReader<byte> reader, out Socks5Address address)
+    {
+        // Read from a copy, so "need more bytes" after ATYP or the domain length does not move the caller's reader.
+        var copy = reader;
+        if (!TryReadAddressCore(ref copy, out address))
+        {
+            return false;
+        }
+
+        reader = copy;
+        return true;
+    }
+
+    private static bool TryReadAddressCore(ref SequenceReader<byte> reader, out Socks5Address address)
     {
         address = default;
         if (!reader.TryRead(out var type))

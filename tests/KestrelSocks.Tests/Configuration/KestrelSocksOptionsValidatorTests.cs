@@ -1,0 +1,293 @@
+using KestrelSocks.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace KestrelSocks.Tests.Configuration;
+
+public sealed class KestrelSocksOptionsValidatorTests
+{
+    private const string Secret = "TOPSECRET-do-not-print";
+
+    public static TheoryData<string, string> BadSettings => new()
+    {
+        { "listen-hostname", "KestrelSocks:Listen:0" },
+        { "listen-second-bare-ipv6", "KestrelSocks:Listen:1" },
+        { "admin-listen-no-port", "KestrelSocks:Admin:Listen:0" },
+        { "no-auth-method", "KestrelSocks:Authentication:AllowAnonymous" },
+        { "username-password-without-users", "KestrelSocks:Authentication:Users" },
+        { "username-too-long", "KestrelSocks:Authentication:Users:0:Username" },
+        { "password-too-long", "KestrelSocks:Authentication:Users:0:Password" },
+        { "password-too-long-in-utf8", "KestrelSocks:Authentication:Users:1:Password" },
+        { "duplicate-username", "KestrelSocks:Authentication:Users:1:Username" },
+        { "handshake-timeout-zero", "KestrelSocks:Limits:HandshakeTimeout" },
+        { "handshake-timeout-negative", "KestrelSocks:Limits:HandshakeTimeout" },
+        { "connect-timeout-zero", "KestrelSocks:Limits:ConnectTimeout" },
+        { "idle-timeout-zero", "KestrelSocks:Limits:IdleTimeout" },
+        { "drain-timeout-zero", "KestrelSocks:Limits:DrainTimeout" },
+        { "max-sessions-zero", "KestrelSocks:Limits:MaxConcurrentSessions" },
+        { "max-sessions-negative", "KestrelSocks:Limits:MaxConcurrentSessions" },
+        { "happy-eyeballs-too-short", "KestrelSocks:Connect:HappyEyeballsDelay" },
+        { "happy-eyeballs-too-long", "KestrelSocks:Connect:HappyEyeballsDelay" },
+        { "allowed-prefix-too-long", "KestrelSocks:Access:AllowedDestinations:0" },
+        { "allowed-without-prefix", "KestrelSocks:Access:AllowedDestinations:0" },
+        { "allowed-not-cidr", "KestrelSocks:Access:AllowedDestinations:1" },
+        { "denied-not-cidr", "KestrelSocks:Access:DeniedDestinations:0" },
+        { "backlog-zero", "KestrelSocks:Transport:Backlog" },
+        { "receive-buffer-too-small", "KestrelSocks:Transport:ReceiveBufferSize" },
+        { "receive-buffer-too-large", "KestrelSocks:Transport:ReceiveBufferSize" },
+        { "max-buffered-below-receive-buffer", "KestrelSocks:Transport:MaxBufferedBytes" },
+    };
+
+    public static TheoryData<string> GoodSettings =>
+    [
+        "admin-disabled-with-bad-listen",
+        "boundaries",
+        "255-byte-credentials",
+        "username-password-only",
+        "ipv6-listeners-and-networks",
+        "network-with-host-bits",
+    ];
+
+    [Fact]
+    public void Defaults_Validate()
+    {
+        var result = Validate(new KestrelSocksOptions());
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+        Assert.Null(result.Failures);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public void BadSetting_IsReportedOnceWithItsFullKey(string setting, string key)
+    {
+        var options = new KestrelSocksOptions();
+        Apply(setting, options);
+
+        var result = Validate(options);
+
+        Assert.True(result.Failed);
+        var failure = Assert.Single(result.Failures!);
+        Assert.Contains(key, failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(GoodSettings))]
+    public void GoodSetting_Validates(string setting)
+    {
+        var options = new KestrelSocksOptions();
+        Apply(setting, options);
+
+        var result = Validate(options);
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    [Fact]
+    public void SeveralBadSettings_AreAllReportedAtOnce()
+    {
+        var options = new KestrelSocksOptions();
+        Apply("listen-hostname", options);
+        Apply("username-password-without-users", options);
+        Apply("handshake-timeout-zero", options);
+        Apply("happy-eyeballs-too-long", options);
+        Apply("denied-not-cidr", options);
+        Apply("backlog-zero", options);
+
+        var result = Validate(options);
+
+        Assert.True(result.Failed);
+        var failures = result.Failures!.ToList();
+        Assert.Equal(6, failures.Count);
+        string[] keys =
+        [
+            "KestrelSocks:Listen:0",
+            "KestrelSocks:Authentication:Users",
+            "KestrelSocks:Limits:HandshakeTimeout",
+            "KestrelSocks:Connect:HappyEyeballsDelay",
+            "KestrelSocks:Access:DeniedDestinations:0",
+            "KestrelSocks:Transport:Backlog",
+        ];
+        foreach (var key in keys)
+        {
+            Assert.Contains(failures, failure => failure.Contains(key, StringComparison.Ordinal));
+            Assert.Contains(key, result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void ReceiveBufferOverMaxBuffered_ReportsBothKeys()
+    {
+        var options = new KestrelSocksOptions();
+        options.Transport.ReceiveBufferSize = (1024 * 1024) + 1;
+
+        var failures = Validate(options).Failures!.ToList();
+
+        Assert.Equal(2, failures.Count);
+        Assert.Contains(failures, failure => failure.StartsWith("KestrelSocks:Transport:ReceiveBufferSize", StringComparison.Ordinal));
+        Assert.Contains(failures, failure => failure.StartsWith("KestrelSocks:Transport:MaxBufferedBytes", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TooLongPassword_IsNotEchoed()
+    {
+        var options = new KestrelSocksOptions();
+        options.Authentication.UsernamePassword = true;
+        var password = Secret + new string('x', 256);
+        options.Authentication.Users.Add(new SocksUser { Username = "alice", Password = password });
+
+        var result = Validate(options);
+
+        var failure = Assert.Single(result.Failures!);
+        Assert.Contains("KestrelSocks:Authentication:Users:0:Password", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, result.FailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain("xxxxxxxx", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OtherUserErrors_DoNotEchoPasswords()
+    {
+        var options = new KestrelSocksOptions();
+        options.Authentication.UsernamePassword = true;
+        options.Authentication.Users.Add(new SocksUser { Username = "alice", Password = Secret });
+        options.Authentication.Users.Add(new SocksUser { Username = "alice", Password = Secret });
+        options.Authentication.Users.Add(new SocksUser { Username = new string('u', 256), Password = Secret });
+
+        var result = Validate(options);
+
+        Assert.Equal(2, result.Failures!.Count());
+        Assert.DoesNotContain(Secret, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    private static ValidateOptionsResult Validate(KestrelSocksOptions options) =>
+        new KestrelSocksOptionsValidator().Validate(Options.DefaultName, options);
+
+    private static void Apply(string setting, KestrelSocksOptions options)
+    {
+        var authentication = options.Authentication;
+        var limits = options.Limits;
+        var transport = options.Transport;
+        switch (setting)
+        {
+            case "listen-hostname":
+                options.Listen = ["localhost:1080"];
+                break;
+            case "listen-second-bare-ipv6":
+                options.Listen = ["127.0.0.1:1080", "::1"];
+                break;
+            case "admin-listen-no-port":
+                options.Admin.Listen = ["127.0.0.1"];
+                break;
+            case "no-auth-method":
+                authentication.AllowAnonymous = false;
+                authentication.UsernamePassword = false;
+                break;
+            case "username-password-without-users":
+                authentication.UsernamePassword = true;
+                break;
+            case "username-too-long":
+                authentication.Users.Add(new SocksUser { Username = new string('u', 256), Password = "p" });
+                break;
+            case "password-too-long":
+                authentication.Users.Add(new SocksUser { Username = "alice", Password = new string('p', 256) });
+                break;
+            case "password-too-long-in-utf8":
+                // 128 characters, but 256 UTF-8 bytes: the RFC 1929 limit counts bytes.
+                authentication.Users.Add(new SocksUser { Username = "alice", Password = "ok" });
+                authentication.Users.Add(new SocksUser { Username = "bob", Password = new string('é', 128) });
+                break;
+            case "duplicate-username":
+                authentication.Users.Add(new SocksUser { Username = "alice", Password = "one" });
+                authentication.Users.Add(new SocksUser { Username = "alice", Password = "two" });
+                break;
+            case "handshake-timeout-zero":
+                limits.HandshakeTimeout = TimeSpan.Zero;
+                break;
+            case "handshake-timeout-negative":
+                limits.HandshakeTimeout = TimeSpan.FromSeconds(-1);
+                break;
+            case "connect-timeout-zero":
+                limits.ConnectTimeout = TimeSpan.Zero;
+                break;
+            case "idle-timeout-zero":
+                limits.IdleTimeout = TimeSpan.Zero;
+                break;
+            case "drain-timeout-zero":
+                limits.DrainTimeout = TimeSpan.Zero;
+                break;
+            case "max-sessions-zero":
+                limits.MaxConcurrentSessions = 0;
+                break;
+            case "max-sessions-negative":
+                limits.MaxConcurrentSessions = -1;
+                break;
+            case "happy-eyeballs-too-short":
+                options.Connect.HappyEyeballsDelay = TimeSpan.FromMilliseconds(9);
+                break;
+            case "happy-eyeballs-too-long":
+                options.Connect.HappyEyeballsDelay = TimeSpan.FromMilliseconds(2001);
+                break;
+            case "allowed-prefix-too-long":
+                options.Access.AllowedDestinations = ["10.0.0.0/33"];
+                break;
+            case "allowed-without-prefix":
+                options.Access.AllowedDestinations = ["10.0.0.0"];
+                break;
+            case "allowed-not-cidr":
+                options.Access.AllowedDestinations = ["10.0.0.0/8", "example.com"];
+                break;
+            case "denied-not-cidr":
+                options.Access.DeniedDestinations = ["nope"];
+                break;
+            case "backlog-zero":
+                transport.Backlog = 0;
+                break;
+            case "receive-buffer-too-small":
+                transport.ReceiveBufferSize = 1023;
+                break;
+            case "receive-buffer-too-large":
+                transport.ReceiveBufferSize = (1024 * 1024) + 1;
+                transport.MaxBufferedBytes = 4 * 1024 * 1024;
+                break;
+            case "max-buffered-below-receive-buffer":
+                transport.MaxBufferedBytes = transport.ReceiveBufferSize - 1;
+                break;
+            case "admin-disabled-with-bad-listen":
+                options.Admin.Enabled = false;
+                options.Admin.Listen = ["not an endpoint"];
+                break;
+            case "boundaries":
+                limits.MaxConcurrentSessions = 1;
+                limits.HandshakeTimeout = TimeSpan.FromTicks(1);
+                options.Connect.HappyEyeballsDelay = TimeSpan.FromMilliseconds(10);
+                transport.Backlog = 1;
+                transport.ReceiveBufferSize = 1024 * 1024;
+                transport.MaxBufferedBytes = 1024 * 1024;
+                break;
+            case "255-byte-credentials":
+                authentication.UsernamePassword = true;
+                authentication.Users.Add(new SocksUser { Username = new string('u', 255), Password = new string('p', 255) });
+                authentication.Users.Add(new SocksUser { Username = "", Password = "" });
+                break;
+            case "username-password-only":
+                authentication.AllowAnonymous = false;
+                authentication.UsernamePassword = true;
+                authentication.Users.Add(new SocksUser { Username = "alice", Password = "secret" });
+                options.Connect.HappyEyeballsDelay = TimeSpan.FromSeconds(2);
+                transport.ReceiveBufferSize = 1024;
+                break;
+            case "ipv6-listeners-and-networks":
+                options.Listen = ["[::]:1080", "0.0.0.0:1080", "[::1]:0"];
+                options.Admin.Listen = ["[::1]:9464"];
+                options.Access.AllowedDestinations = ["0.0.0.0/0", "::/0"];
+                options.Access.DeniedDestinations = ["fd00::/8", "127.0.0.0/8", "169.254.169.254/32"];
+                break;
+            case "network-with-host-bits":
+                // Since .NET 10, IPNetwork clears the bits after the prefix instead of refusing them.
+                options.Access.AllowedDestinations = ["10.1.2.3/8"];
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(setting), setting, null);
+        }
+    }
+}

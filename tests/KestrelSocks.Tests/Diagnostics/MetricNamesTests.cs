@@ -1,0 +1,80 @@
+using System.Text.RegularExpressions;
+using KestrelSocks.Diagnostics;
+using KestrelSocks.Protocol;
+
+namespace KestrelSocks.Tests.Diagnostics;
+
+public sealed partial class MetricNamesTests
+{
+    [Fact]
+    public void EveryReplyCode_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<ReplyCode>(), MetricNames.GetReplyName);
+    }
+
+    [Fact]
+    public void EveryHandshakeError_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<HandshakeError>(), MetricNames.GetErrorName);
+    }
+
+    [Fact]
+    public void EveryConnectionRejectReason_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<ConnectionRejectReason>(), MetricNames.GetRejectReasonName);
+    }
+
+    [Fact]
+    public void EveryCommand_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<Socks5Command>(), command => MetricNames.GetCommandName((byte)command));
+    }
+
+    [Fact]
+    public void KnownValues_HaveTheDocumentedNames()
+    {
+        Assert.Equal("connect", MetricNames.GetCommandName(0x01));
+        Assert.Equal("udp_associate", MetricNames.GetCommandName(0x03));
+        Assert.Equal("connection_refused", MetricNames.GetReplyName(ReplyCode.ConnectionRefused));
+        Assert.Equal("ttl_expired", MetricNames.GetReplyName(ReplyCode.TtlExpired));
+        Assert.Equal("auth_failed", MetricNames.GetErrorName(HandshakeError.AuthenticationFailed));
+        Assert.Equal("session_limit", MetricNames.GetRejectReasonName(ConnectionRejectReason.SessionLimit));
+    }
+
+    [Theory]
+    [InlineData(0x00)]
+    [InlineData(0x04)]
+    [InlineData(0x80)]
+    [InlineData(0xFF)]
+    public void UnknownCommandByte_IsUnknown(byte command)
+    {
+        // Clients may send any CMD byte; the tag must stay a small, fixed set of values.
+        Assert.Equal("unknown", MetricNames.GetCommandName(command));
+    }
+
+    [Fact]
+    public void UndefinedEnumValues_AreUnknown()
+    {
+        Assert.Equal("unknown", MetricNames.GetReplyName((ReplyCode)0x09));
+        Assert.Equal("unknown", MetricNames.GetErrorName((HandshakeError)(-1)));
+        Assert.Equal("unknown", MetricNames.GetRejectReasonName((ConnectionRejectReason)99));
+    }
+
+    private static void AssertDistinctSnakeCaseNames<T>(T[] values, Func<T, string> getName)
+        where T : struct, Enum
+    {
+        Assert.NotEmpty(values);
+        var seen = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            var name = getName(value);
+
+            Assert.True(SnakeCase().IsMatch(name), $"{typeof(T).Name}.{value} maps to '{name}', which is not snake_case.");
+            Assert.True(name != "unknown", $"{typeof(T).Name}.{value} is not mapped.");
+            Assert.True(seen.TryAdd(name, value), $"{typeof(T).Name}.{value} and {seen.GetValueOrDefault(name)} both map to '{name}'.");
+        }
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9]*(_[a-z0-9]+)*$")]
+    private static partial Regex SnakeCase();
+}
