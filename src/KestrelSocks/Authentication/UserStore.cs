@@ -12,7 +12,7 @@ namespace KestrelSocks.Authentication;
 /// </summary>
 internal sealed class UserStore
 {
-    private static readonly byte[] s_unknownUserDigest = SHA256.HashData("\0no such user\0"u8);
+    private static readonly byte[] _unknownUserDigest = SHA256.HashData("\0no such user\0"u8);
 
     private readonly Dictionary<string, byte[]> _passwordDigests = new(StringComparer.Ordinal);
 
@@ -32,7 +32,7 @@ internal sealed class UserStore
         SHA256.HashData(request.Password, digest);
 
         var known = _passwordDigests.TryGetValue(username, out var expected);
-        var matches = CryptographicOperations.FixedTimeEquals(digest, expected ?? s_unknownUserDigest);
+        var matches = CryptographicOperations.FixedTimeEquals(digest, expected ?? _unknownUserDigest);
         return known & matches;
     }
 }

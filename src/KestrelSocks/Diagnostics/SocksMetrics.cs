@@ -9,8 +9,8 @@ namespace KestrelSocks.Diagnostics;
 /// </summary>
 internal sealed class SocksMetrics
 {
-    private static readonly double[] s_durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-    private static readonly double[] s_sessionBuckets = [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
+    private static readonly double[] _durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    private static readonly double[] _sessionBuckets = [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 
     private readonly UpDownCounter<long> _activeSessions;
     private readonly Counter<long> _sessions;
@@ -44,10 +44,10 @@ internal sealed class SocksMetrics
             "kestrelsocks.relay.bytes", unit: "By", description: "Bytes relayed through tunnels, by direction (upstream: client to destination).");
         _connectDuration = meter.CreateHistogram(
             "kestrelsocks.connect.duration", unit: "s", description: "Time to resolve and connect to a CONNECT destination, by reply code.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_durationBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _durationBuckets });
         _sessionDuration = meter.CreateHistogram(
             "kestrelsocks.session.duration", unit: "s", description: "Time from accept to close, by command and reply code.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _sessionBuckets });
         _bindResults = meter.CreateCounter<long>(
             "kestrelsocks.bind.sessions", unit: "{session}", description: "BIND requests that listened, by how their wait for the inbound connection ended.");
         _bindPeersRefused = meter.CreateCounter<long>(
@@ -62,10 +62,10 @@ internal sealed class SocksMetrics
             "kestrelsocks.udp.drops", unit: "{datagram}", description: "Datagrams dropped by the relay, by reason.");
         _udpDuration = meter.CreateHistogram(
             "kestrelsocks.udp.association.duration", unit: "s", description: "Lifetime of UDP associations, by how they ended.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _sessionBuckets });
         _bindAcceptWait = meter.CreateHistogram(
             "kestrelsocks.bind.accept_wait", unit: "s", description: "Time a BIND listener waited for its inbound connection, by result.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _sessionBuckets });
     }
 
     public void UdpAssociationStarted() => _udpActive.Add(1);

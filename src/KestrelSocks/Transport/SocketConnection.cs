@@ -25,11 +25,11 @@ internal sealed class SocketConnection : ConnectionContext,
     IConnectionEndPointFeature, IConnectionSocketFeature, ISocketDetachFeature
 {
     // How long a closing connection waits for buffered output to reach the peer, and then for the peer's FIN.
-    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan s_lingerTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan _drainTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan _lingerTimeout = TimeSpan.FromSeconds(1);
     private const int InitialReceiveSize = 2048;
 
-    private static long s_lastId;
+    private static long _lastId;
 
     private readonly Socket _socket;
     private readonly Pipe _input;
@@ -52,7 +52,7 @@ internal sealed class SocketConnection : ConnectionContext,
     {
         _socket = socket;
         _maxReceiveSize = options.ReceiveBufferSize;
-        ConnectionId = $"ks-{Interlocked.Increment(ref s_lastId):x}";
+        ConnectionId = $"ks-{Interlocked.Increment(ref _lastId):x}";
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
 
@@ -161,14 +161,14 @@ internal sealed class SocketConnection : ConnectionContext,
             return;
         }
 
-        if (!await WaitAsync(_sendTask, s_drainTimeout))
+        if (!await WaitAsync(_sendTask, _drainTimeout))
         {
             Abort(new ConnectionAbortedException("The peer did not take the buffered output in time."));
         }
 
         // The send loop has sent FIN. Wait a moment for the peer's FIN: closing with unread bytes would send RST,
         // and an RST can destroy a reply the peer has not read yet.
-        await WaitAsync(_receiveTask, s_lingerTimeout);
+        await WaitAsync(_receiveTask, _lingerTimeout);
         _socket.Dispose();
         await _receiveTask;
         await _sendTask;

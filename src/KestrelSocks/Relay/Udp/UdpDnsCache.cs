@@ -12,7 +12,7 @@ namespace KestrelSocks.Relay.Udp;
 /// </summary>
 internal sealed class UdpDnsCache
 {
-    private static readonly TimeSpan s_negativeTtl = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan _negativeTtl = TimeSpan.FromSeconds(5);
     private const int MaxEntries = 10_000;
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
@@ -84,7 +84,7 @@ internal sealed class UdpDnsCache
             result = null;
         }
 
-        var ttl = result is null ? s_negativeTtl : _ttl;
+        var ttl = result is null ? _negativeTtl : _ttl;
         if (_entries.TryGetValue(host, out var current))
         {
             _entries.TryUpdate(host, current with { ExpiresAt = _timeProvider.GetTimestamp() + (long)(ttl.TotalSeconds * _timeProvider.TimestampFrequency) }, current);

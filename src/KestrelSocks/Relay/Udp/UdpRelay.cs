@@ -17,7 +17,7 @@ namespace KestrelSocks.Relay.Udp;
 /// </summary>
 internal sealed class UdpRelay : IHostedService, IDisposable
 {
-    private static readonly TimeSpan s_sweepInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan _sweepInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly ConcurrentDictionary<long, UdpAssociation> _associations = new();
     private readonly ILogger _logger;
@@ -87,7 +87,7 @@ internal sealed class UdpRelay : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _sweeper = TimeProvider.CreateTimer(static state => ((UdpRelay)state!).Sweep(), this, s_sweepInterval, s_sweepInterval);
+        _sweeper = TimeProvider.CreateTimer(static state => ((UdpRelay)state!).Sweep(), this, _sweepInterval, _sweepInterval);
         return Task.CompletedTask;
     }
 
