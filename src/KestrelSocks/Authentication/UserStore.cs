@@ -14,6 +14,9 @@ internal sealed class UserStore
 {
     private static readonly byte[] _unknownUserDigest = SHA256.HashData("\0no such user\0"u8);
 
+    // Strict: invalid UTF-8 must not decode to U+FFFD and match a configured name that contains one.
+    private static readonly UTF8Encoding _strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly Dictionary<string, byte[]> _passwordDigests = new(StringComparer.Ordinal);
 
     public UserStore(IOptions<KestrelSocksOptions> options)
@@ -27,7 +30,16 @@ internal sealed class UserStore
     /// <summary>Checks a sub-negotiation request; on success <paramref name="username"/> is the account name.</summary>
     public bool TryAuthenticate(in UsernamePasswordRequest request, out string username)
     {
-        username = Encoding.UTF8.GetString(request.Username);
+        try
+        {
+            username = _strictUtf8.GetString(request.Username);
+        }
+        catch (DecoderFallbackException)
+        {
+            username = "";
+            return false;
+        }
+
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(request.Password, digest);
 

@@ -118,9 +118,14 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
     {
         for (var i = 0; i < values.Length; i++)
         {
-            if (!IPNetwork.TryParse(values[i], out _))
+            if (!IPNetwork.TryParse(values[i], out var network))
             {
                 errors.Add($"{key}:{i} '{values[i]}' is not a CIDR network such as 10.0.0.0/8 or fd00::/8.");
+            }
+            else if (!IPAddress.Parse(values[i].AsSpan(0, values[i].IndexOf('/'))).Equals(network.BaseAddress))
+            {
+                // IPNetwork quietly clears host bits, so a typo would widen the rule without a word.
+                errors.Add($"{key}:{i} '{values[i]}' has host bits set; write the network itself, {network}.");
             }
         }
     }

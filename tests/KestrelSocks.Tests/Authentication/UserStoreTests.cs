@@ -108,6 +108,16 @@ public sealed class UserStoreTests
         Assert.Equal("alice", username);
     }
 
+    [Fact]
+    public void InvalidUtf8Username_DoesNotMatchANameWithAReplacementCharacter()
+    {
+        var store = CreateStore(("\uFFFD", "secret"));
+        var request = new UsernamePasswordRequest([0xFF], Encoding.UTF8.GetBytes("secret"));
+
+        Assert.False(store.TryAuthenticate(request, out _));
+        Assert.True(store.TryAuthenticate(Request("\uFFFD", "secret"), out _));
+    }
+
     private static UsernamePasswordRequest Request(string username, string password) =>
         new(Encoding.UTF8.GetBytes(username), Encoding.UTF8.GetBytes(password));
 
