@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using KestrelSocks.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace KestrelSocks.Configuration;
@@ -46,7 +47,11 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         ValidateUdp(errors, options.Udp);
         if (!Enum.IsDefined(options.Relay.Mode))
         {
-            errors.Add($"{Root}:Relay:Mode must be Auto, Socket or Pipe (got {options.Relay.Mode}).");
+            errors.Add($"{Root}:Relay:Mode must be Auto, Splice, Socket or Pipe (got {options.Relay.Mode}).");
+        }
+        else if (options.Relay.Mode == RelayMode.Splice && !LinuxSplice.IsSupported)
+        {
+            errors.Add($"{Root}:Relay:Mode is Splice, but splice(2) is not available on this system; use Auto or Socket.");
         }
 
         var transport = options.Transport;

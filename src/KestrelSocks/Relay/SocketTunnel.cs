@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.Versioning;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Sockets;
 using Microsoft.AspNetCore.Connections;
@@ -8,12 +9,13 @@ namespace KestrelSocks.Relay;
 
 /// <summary>
 /// A tunnel between two sockets it owns outright: after the handshake the transport hands the client socket over,
-/// so nothing else reads or writes it. Each direction waits for data with a one-byte peek, then moves it through a
-/// pooled 64 KiB buffer that is rented only while bytes flow, so an idle tunnel holds no buffer.
+/// so nothing else reads or writes it. Each direction waits for data with a one-byte peek, then moves what is there
+/// either through a pooled 64 KiB buffer or, on Linux with a pipe pool, with splice(2) through a pooled kernel pipe,
+/// never touching user memory. Buffers and pipes are held only while bytes flow, so an idle tunnel holds neither.
 /// </summary>
 internal sealed class SocketTunnel : Tunnel
 {
-    private const int BufferSize = 64 * 1024;
+    private const int ChunkSize = 64 * 1024;
 
     // Bytes a direction may move on completions that never went asynchronous before it yields its thread, so one
     // bulk tunnel cannot hold a thread-pool thread while other tunnels wait.
@@ -24,11 +26,13 @@ internal sealed class SocketTunnel : Tunnel
     private readonly byte[]? _earlyData;
     private readonly int _earlyLength;
     private readonly bool _clientFinished;
+    private readonly SplicePipePool? _pipes;
 
     /// <param name="earlyData">Bytes the transport read from the client before the hand-over (pooled; returned here).</param>
     /// <param name="clientFinished">The client had already sent FIN before the hand-over.</param>
+    /// <param name="pipes">Splice through these pipes; null copies through pooled buffers.</param>
     public SocketTunnel(ConnectionContext connection, Socket client, Socket upstream, byte[]? earlyData, int earlyLength, bool clientFinished,
-        TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider)
+        SplicePipePool? pipes, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider)
         : base(upstream, idleTimeout, metrics, timeProvider)
     {
         _connection = connection;
@@ -36,13 +40,14 @@ internal sealed class SocketTunnel : Tunnel
         _earlyData = earlyData;
         _earlyLength = earlyLength;
         _clientFinished = clientFinished;
+        _pipes = pipes;
     }
 
     protected override Task PumpUpstreamAsync() =>
-        CopyAsync(_client, Upstream, toUpstream: true, _earlyData.AsMemory(0, _earlyLength), _clientFinished);
+        RelayAsync(new Direction(_client, Upstream, toUpstream: true), _earlyData.AsMemory(0, _earlyLength), _clientFinished);
 
     protected override Task PumpDownstreamAsync() =>
-        CopyAsync(Upstream, _client, toUpstream: false, ReadOnlyMemory<byte>.Empty, sourceFinished: false);
+        RelayAsync(new Direction(Upstream, _client, toUpstream: false), ReadOnlyMemory<byte>.Empty, sourceFinished: false);
 
     protected override void AbortClient()
     {
@@ -59,27 +64,25 @@ internal sealed class SocketTunnel : Tunnel
         }
     }
 
-    private async Task CopyAsync(Socket source, Socket destination, bool toUpstream, ReadOnlyMemory<byte> first, bool sourceFinished)
+    private async Task RelayAsync(Direction direction, ReadOnlyMemory<byte> first, bool sourceFinished)
     {
-        // Which side a failure belongs to: the source while reading, the destination while writing.
-        var failedOnUpstream = !toUpstream;
         try
         {
             if (!first.IsEmpty)
             {
-                failedOnUpstream = toUpstream;
-                await destination.SendAsync(first, SocketFlags.None, Aborted);
-                Count(toUpstream, first.Length);
+                direction.Writing();
+                await direction.Destination.SendAsync(first, SocketFlags.None, Aborted);
+                Count(direction, first.Length);
             }
 
             var sinceYield = 0;
-            var filledLastBuffer = false;
+            var skipWait = false;
             while (!sourceFinished)
             {
-                failedOnUpstream = !toUpstream;
-                if (!filledLastBuffer)
+                direction.Reading();
+                if (!skipWait)
                 {
-                    var ready = SocketReadiness.WaitForDataAsync(source, Aborted);
+                    var ready = SocketReadiness.WaitForDataAsync(direction.Source, Aborted);
                     if (!ready.IsCompleted)
                     {
                         sinceYield = 0;
@@ -88,26 +91,23 @@ internal sealed class SocketTunnel : Tunnel
                     await ready;
                 }
 
-                var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-                try
+                var moved = _pipes is not null && OperatingSystem.IsLinux()
+                    ? await SpliceAsync(direction, _pipes)
+                    : await CopyAsync(direction);
+                if (moved == 0)
                 {
-                    var received = await source.ReceiveAsync(buffer, SocketFlags.None, Aborted);
-                    if (received == 0)
-                    {
-                        break;
-                    }
-
-                    failedOnUpstream = toUpstream;
-                    await destination.SendAsync(buffer.AsMemory(0, received), SocketFlags.None, Aborted);
-                    Count(toUpstream, received);
-                    filledLastBuffer = received == buffer.Length;
-                    sinceYield += received;
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    break;
                 }
 
+                // A full chunk means more is likely queued: go straight to the next move.
+                skipWait = moved == ChunkSize;
+                if (moved < 0)
+                {
+                    continue;
+                }
+
+                Count(direction, moved);
+                sinceYield += moved;
                 if (sinceYield >= FairnessBudget)
                 {
                     sinceYield = 0;
@@ -116,18 +116,135 @@ internal sealed class SocketTunnel : Tunnel
             }
 
             // The source has finished sending: pass its FIN on; the other direction runs to its own end.
-            failedOnUpstream = toUpstream;
-            destination.Shutdown(SocketShutdown.Send);
+            direction.Writing();
+            direction.Destination.Shutdown(SocketShutdown.Send);
         }
         catch (Exception e)
         {
-            Fail(FailedSide(failedOnUpstream), e);
+            Fail(FailedSide(direction.FailingOnUpstream), e);
         }
     }
 
-    private void Count(bool toUpstream, long bytes)
+    /// <summary>Moves one chunk through a pooled buffer: the count moved, 0 at end of stream.</summary>
+    private async ValueTask<int> CopyAsync(Direction direction)
     {
-        if (toUpstream)
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            var received = await direction.Source.ReceiveAsync(buffer.AsMemory(0, ChunkSize), SocketFlags.None, Aborted);
+            if (received > 0)
+            {
+                direction.Writing();
+                await direction.Destination.SendAsync(buffer.AsMemory(0, received), SocketFlags.None, Aborted);
+            }
+
+            return received;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Moves one chunk socket → pipe → socket in the kernel: the count moved, 0 at end of stream, -1 when nothing
+    /// was ready after all. When the destination is full, the rest is copied out of the pipe and sent
+    /// asynchronously, which waits for room; the pipe goes back to the pool empty either way.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    private async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes)
+    {
+        var pipe = pipes.Rent();
+        var pipeEmpty = true;
+        try
+        {
+            var (moved, pending) = SpliceChunk(direction, pipe);
+            pipeEmpty = pending == 0;
+            if (pending > 0)
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent(pending);
+                try
+                {
+                    var drained = 0;
+                    while (drained < pending)
+                    {
+                        var read = LinuxSplice.Read(pipe.Read, buffer.AsSpan(drained, pending - drained));
+                        if (read <= 0)
+                        {
+                            throw new SocketException((int)SocketError.SocketError);
+                        }
+
+                        drained += read;
+                    }
+
+                    pipeEmpty = true;
+                    await direction.Destination.SendAsync(buffer.AsMemory(0, pending), SocketFlags.None, Aborted);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+
+            return moved;
+        }
+        finally
+        {
+            pipes.Return(pipe, pipeEmpty);
+        }
+    }
+
+    /// <summary>The synchronous part of a splice: (bytes taken from the source, bytes still in the pipe).</summary>
+    [SupportedOSPlatform("linux")]
+    private static (int Moved, int Pending) SpliceChunk(Direction direction, (int Read, int Write) pipe)
+    {
+        var source = direction.Source.SafeHandle;
+        var destination = direction.Destination.SafeHandle;
+        var sourceAdded = false;
+        var destinationAdded = false;
+        try
+        {
+            // Hold the handles so a concurrent close cannot recycle the descriptors mid-call.
+            source.DangerousAddRef(ref sourceAdded);
+            destination.DangerousAddRef(ref destinationAdded);
+            var moved = LinuxSplice.Move((int)source.DangerousGetHandle(), pipe.Write, ChunkSize);
+            if (moved <= 0)
+            {
+                return (moved, 0);
+            }
+
+            direction.Writing();
+            var pending = moved;
+            while (pending > 0)
+            {
+                var sent = LinuxSplice.Move(pipe.Read, (int)destination.DangerousGetHandle(), pending);
+                if (sent < 0)
+                {
+                    break;
+                }
+
+                pending -= sent;
+            }
+
+            return (moved, pending);
+        }
+        finally
+        {
+            if (destinationAdded)
+            {
+                destination.DangerousRelease();
+            }
+
+            if (sourceAdded)
+            {
+                source.DangerousRelease();
+            }
+        }
+    }
+
+    private void Count(Direction direction, long bytes)
+    {
+        if (direction.ToUpstream)
         {
             CountUp(bytes);
         }
@@ -135,5 +252,22 @@ internal sealed class SocketTunnel : Tunnel
         {
             CountDown(bytes);
         }
+    }
+
+    /// <summary>One direction of the tunnel, and which side a failure now would belong to.</summary>
+    private sealed class Direction(Socket source, Socket destination, bool toUpstream)
+    {
+        public Socket Source { get; } = source;
+
+        public Socket Destination { get; } = destination;
+
+        public bool ToUpstream { get; } = toUpstream;
+
+        /// <summary>Reading blames the source; writing blames the destination.</summary>
+        public bool FailingOnUpstream { get; private set; } = !toUpstream;
+
+        public void Reading() => FailingOnUpstream = !ToUpstream;
+
+        public void Writing() => FailingOnUpstream = ToUpstream;
     }
 }

@@ -2,6 +2,7 @@ using KestrelSocks.Authentication;
 using KestrelSocks.Commands;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,11 @@ internal sealed class SessionServices
         IdleTimeout = value.Limits.IdleTimeout;
         MaxConcurrentSessions = value.Limits.MaxConcurrentSessions;
         RelayMode = value.Relay.Mode;
+        if (RelayMode is RelayMode.Auto or RelayMode.Splice && LinuxSplice.IsSupported)
+        {
+            // Pipes are held only while bytes flow; the pool keeps enough for a busy server's bursts.
+            SplicePipes = new SplicePipePool(maxPooled: 256);
+        }
         Metrics = metrics;
         Logger = loggerFactory.CreateLogger("KestrelSocks.Session");
         Users = users;
@@ -47,6 +53,9 @@ internal sealed class SessionServices
     public int MaxConcurrentSessions { get; }
 
     public RelayMode RelayMode { get; }
+
+    /// <summary>Set when tunnels splice; null when they copy through buffers.</summary>
+    public SplicePipePool? SplicePipes { get; }
 
     public SocksMetrics Metrics { get; }
 

@@ -202,7 +202,8 @@ internal sealed class Socks5Session
             input.AdvanceTo(result.Buffer.End);
         }
 
-        return new SocketTunnel(_connection, client.Socket, upstream, early, earlyLength, client.InputEnded,
+        var pipes = _services.RelayMode == RelayMode.Socket ? null : _services.SplicePipes;
+        return new SocketTunnel(_connection, client.Socket, upstream, early, earlyLength, client.InputEnded, pipes,
             _services.IdleTimeout, _services.Metrics, _services.TimeProvider);
     }
 
