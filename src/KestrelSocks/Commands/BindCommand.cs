@@ -90,8 +90,18 @@ internal sealed class BindCommand
         switch (result)
         {
             case BindResult.Accepted:
-                var peerEndPoint = (IPEndPoint)peer!.RemoteEndPoint!;
-                if (!await session.ReplyAsync(ReplyCode.Succeeded, Socks5Address.FromEndPoint(peerEndPoint)))
+                bool replied;
+                try
+                {
+                    replied = await session.ReplyAsync(ReplyCode.Succeeded, Socks5Address.FromEndPoint((IPEndPoint)peer!.RemoteEndPoint!));
+                }
+                catch
+                {
+                    peer!.Dispose();
+                    throw;
+                }
+
+                if (!replied)
                 {
                     peer.Dispose();
                     return;

@@ -78,13 +78,25 @@ internal sealed class ConnectCommand
             return;
         }
 
-        var bound = Socks5Address.FromEndPoint((IPEndPoint)upstream.LocalEndPoint!);
-        if (!await session.ReplyAsync(ReplyCode.Succeeded, bound))
+        bool replied;
+        try
+        {
+            var bound = Socks5Address.FromEndPoint((IPEndPoint)upstream.LocalEndPoint!);
+            replied = await session.ReplyAsync(ReplyCode.Succeeded, bound);
+        }
+        catch
+        {
+            upstream.Dispose();
+            throw;
+        }
+
+        if (!replied)
         {
             upstream.Dispose();
             return;
         }
 
+        // From here the tunnel owns the socket and closes it on every path.
         await session.RelayAsync(upstream);
     }
 

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -61,7 +62,10 @@ internal static class KestrelSocksServiceCollectionExtensions
     /// </summary>
     private static void AddKestrelSocksPrometheus(this IServiceCollection services)
     {
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES still override this default.
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("kestrelsocks"))
+            .WithMetrics(metrics => metrics
             .AddMeter(MetricNames.MeterName, "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddPrometheusExporter());
     }

@@ -9,6 +9,7 @@ using KestrelSocks.Relay;
 using KestrelSocks.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Logging;
 
 namespace KestrelSocks.Session;
 
@@ -76,7 +77,7 @@ internal sealed class Socks5Session
         {
             var duration = _services.TimeProvider.GetElapsedTime(_started);
             _services.Metrics.SessionEnded(_hasRequest ? _request.Command : null, _reply, duration);
-            if (_hasRequest)
+            if (_hasRequest && _services.Logger.IsEnabled(LogLevel.Information))
             {
                 SocksLog.SessionCompleted(_services.Logger, ConnectionId, _connection.RemoteEndPoint, _user,
                     MetricNames.GetCommandName(_request.Command), _request.Destination.ToString(),
@@ -239,8 +240,14 @@ internal sealed class Socks5Session
         }
     }
 
-    public void LogConnectFailed(ReplyCode reply, Exception? exception) =>
-        SocksLog.ConnectFailed(_services.Logger, ConnectionId, _request.Destination.ToString(), MetricNames.GetReplyName(reply), exception);
+    public void LogConnectFailed(ReplyCode reply, Exception? exception)
+    {
+        // The destination's text is built only for a log that will be written.
+        if (_services.Logger.IsEnabled(LogLevel.Debug))
+        {
+            SocksLog.ConnectFailed(_services.Logger, ConnectionId, _request.Destination.ToString(), MetricNames.GetReplyName(reply), exception);
+        }
+    }
 
     private Task DispatchAsync()
     {
@@ -407,7 +414,7 @@ internal sealed class Socks5Session
             default:
                 var reply = error == Socks5Error.UnsupportedAddressType ? ReplyCode.AddressTypeNotSupported : ReplyCode.GeneralFailure;
                 Socks5Writer.WriteReply(output, reply);
-                _reply = reply;
+                RecordReply(reply);
                 RecordHandshakeFailure(error switch
                 {
                     Socks5Error.UnsupportedAddressType => HandshakeError.UnsupportedAddressType,
