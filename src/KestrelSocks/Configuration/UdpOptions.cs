@@ -38,6 +38,9 @@ internal sealed class UdpOptions
     /// <summary>SO_SNDBUF of relay sockets.</summary>
     public int SocketSendBufferSize { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>On Linux, move datagrams in batches with recvmmsg/sendmmsg; off sends and receives one per system call.</summary>
+    public bool BatchedIO { get; set; } = true;
+
     /// <summary>Upper bound on how long a resolved domain destination is reused.</summary>
     public TimeSpan DnsCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -15,11 +15,14 @@ internal static class SocketAddressCodec
     /// Copies the address into <paramref name="address"/> (16 bytes of room) and returns its length: 4 for IPv4,
     /// including IPv4-mapped IPv6 addresses from dual-mode sockets, 16 for IPv6, 0 for any other family.
     /// </summary>
-    public static int Read(SocketAddress socketAddress, Span<byte> address, out ushort port)
+    public static int Read(SocketAddress socketAddress, Span<byte> address, out ushort port) =>
+        Read(socketAddress.Family, socketAddress.Buffer.Span[..socketAddress.Size], address, out port);
+
+    /// <summary>The same, from the raw sockaddr bytes of a socket of <paramref name="family"/>.</summary>
+    public static int Read(AddressFamily family, ReadOnlySpan<byte> buffer, Span<byte> address, out ushort port)
     {
-        var buffer = socketAddress.Buffer.Span;
         port = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(2, 2));
-        switch (socketAddress.Family)
+        switch (family)
         {
             case AddressFamily.InterNetwork:
                 buffer.Slice(4, 4).CopyTo(address);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.Versioning;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
 
@@ -168,15 +169,80 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         }
     }
 
-    public bool Drain(Socket socket) => socket == _clientSocket ? DrainClient() : DrainOutbound();
+    public bool Drain(Socket socket)
+    {
+        var toDestinations = socket == _clientSocket;
+        if (_relay.BatchedIO && OperatingSystem.IsLinux())
+        {
+            return DrainBatched(toDestinations, UdpBatch.Current);
+        }
+
+        return toDestinations ? DrainClient() : DrainOutbound();
+    }
 
     public void OnSocketFailed(Socket socket, SocketError error) => Close(UdpAssociationEnd.SocketError);
+
+    /// <summary>Linux: one recvmmsg for up to 16 datagrams, relayed in place, one sendmmsg for what they produced.</summary>
+    [SupportedOSPlatform("linux")]
+    private bool DrainBatched(bool toDestinations, UdpBatch batch)
+    {
+        var source = toDestinations ? _clientSocket : _outboundSocket;
+        var destination = toDestinations ? _outboundSocket : _clientSocket;
+        var offset = toDestinations ? 0 : HeaderRoom;
+        var sourceFamily = source.AddressFamily;
+        var relayed = new Relayed(batch);
+        var received = 0;
+        try
+        {
+            for (var round = 0; round < DrainBudget / UdpBatch.Slots; round++)
+            {
+                received = batch.Receive(source, offset);
+                if (received == 0)
+                {
+                    return false;
+                }
+
+                Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
+                for (var i = 0; i < received; i++)
+                {
+                    var length = batch.Length(i);
+                    if (length < 0)
+                    {
+                        _relay.Metrics.UdpDropped(UdpDropReason.TooLarge);
+                        continue;
+                    }
+
+                    var slot = batch.Slot(i);
+                    if (toDestinations)
+                    {
+                        OnClientDatagram(slot, length, sourceFamily, batch.SourceName(i), ref relayed);
+                    }
+                    else
+                    {
+                        OnRemoteDatagram(slot, length, sourceFamily, batch.SourceName(i), ref relayed);
+                    }
+                }
+
+                relayed.Flush(destination, _relay.Metrics);
+            }
+
+            return received == UdpBatch.Slots;
+        }
+        catch
+        {
+            batch.Clear();
+            throw;
+        }
+        finally
+        {
+            Count(toDestinations, relayed.Datagrams, relayed.Bytes);
+        }
+    }
 
     private bool DrainClient()
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        long datagrams = 0;
-        long bytes = 0;
+        var relayed = default(Relayed);
         try
         {
             for (var i = 0; i < DrainBudget; i++)
@@ -200,22 +266,8 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                     continue;
                 }
 
-                if (!IsFromClient())
-                {
-                    _relay.Metrics.UdpDropped(UdpDropReason.WrongSource);
-                    continue;
-                }
-
                 Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
-                try
-                {
-                    FromClient(buffer, received, ref datagrams, ref bytes);
-                }
-                catch (Exception e) when (e is not ObjectDisposedException)
-                {
-                    // A bug must cost one datagram, never the association or the process.
-                    _relay.OnInternalError(this, e);
-                }
+                OnClientDatagram(buffer.AsSpan(0, BufferSize), received, _clientFrom.Family, _clientFrom.Buffer.Span[.._clientFrom.Size], ref relayed);
             }
 
             return _clientSocket.Available > 0;
@@ -223,18 +275,14 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            Interlocked.Add(ref _datagramsUp, datagrams);
-            Interlocked.Add(ref _bytesUp, bytes);
-            _relay.Metrics.UdpRelayed(upstream: true, datagrams, bytes);
+            Count(toDestinations: true, relayed.Datagrams, relayed.Bytes);
         }
     }
 
     private bool DrainOutbound()
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        long datagrams = 0;
-        long bytes = 0;
-        Span<byte> source = stackalloc byte[16];
+        var relayed = default(Relayed);
         try
         {
             for (var i = 0; i < DrainBudget; i++)
@@ -259,32 +307,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                 }
 
                 Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
-                if (received > _relay.Options.MaxDatagramSize)
-                {
-                    _relay.Metrics.UdpDropped(UdpDropReason.TooLarge);
-                    continue;
-                }
-
-                var client = Volatile.Read(ref _clientReturnAddress);
-                if (client is null)
-                {
-                    _relay.Metrics.UdpDropped(UdpDropReason.ClientUnknown);
-                    continue;
-                }
-
-                var addressLength = SocketAddressCodec.Read(_remoteFrom, source, out var port);
-                var family = addressLength == 16 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork;
-                var start = Socks5UdpHeader.WriteBefore(buffer, HeaderRoom, family, source, port);
-                try
-                {
-                    _clientSocket.SendTo(buffer.AsSpan(start, HeaderRoom - start + received), SocketFlags.None, client);
-                    datagrams++;
-                    bytes += received;
-                }
-                catch (SocketException e)
-                {
-                    _relay.Metrics.UdpDropped(e.SocketErrorCode == SocketError.MessageSize ? UdpDropReason.TooLarge : UdpDropReason.SendFailure);
-                }
+                OnRemoteDatagram(buffer.AsSpan(0, BufferSize), received, _remoteFrom.Family, _remoteFrom.Buffer.Span[.._remoteFrom.Size], ref relayed);
             }
 
             return _outboundSocket.Available > 0;
@@ -292,16 +315,57 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            Interlocked.Add(ref _datagramsDown, datagrams);
-            Interlocked.Add(ref _bytesDown, bytes);
-            _relay.Metrics.UdpRelayed(upstream: false, datagrams, bytes);
+            Count(toDestinations: false, relayed.Datagrams, relayed.Bytes);
         }
     }
 
-    private bool IsFromClient()
+    /// <summary>One datagram from the client side, at the start of <paramref name="slot"/>.</summary>
+    private void OnClientDatagram(Span<byte> slot, int length, AddressFamily family, ReadOnlySpan<byte> sourceName, ref Relayed relayed)
+    {
+        if (!IsFromClient(family, sourceName))
+        {
+            _relay.Metrics.UdpDropped(UdpDropReason.WrongSource);
+            return;
+        }
+
+        try
+        {
+            FromClient(slot, length, ref relayed);
+        }
+        catch (Exception e) when (e is not ObjectDisposedException)
+        {
+            // A bug must cost one datagram, never the association or the process.
+            _relay.OnInternalError(this, e);
+        }
+    }
+
+    /// <summary>One datagram from a destination, received at <see cref="HeaderRoom"/> in <paramref name="slot"/>.</summary>
+    private void OnRemoteDatagram(Span<byte> slot, int length, AddressFamily family, ReadOnlySpan<byte> sourceName, ref Relayed relayed)
+    {
+        if (length > _relay.Options.MaxDatagramSize)
+        {
+            _relay.Metrics.UdpDropped(UdpDropReason.TooLarge);
+            return;
+        }
+
+        var client = Volatile.Read(ref _clientReturnAddress);
+        if (client is null)
+        {
+            _relay.Metrics.UdpDropped(UdpDropReason.ClientUnknown);
+            return;
+        }
+
+        // The header names the sender, so the client can tell its destinations apart.
+        Span<byte> source = stackalloc byte[16];
+        var addressLength = SocketAddressCodec.Read(family, sourceName, source, out var port);
+        var start = Socks5UdpHeader.WriteBefore(slot, HeaderRoom, addressLength == 16 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, source, port);
+        Send(_clientSocket, slot[start..(HeaderRoom + length)], client, ref relayed);
+    }
+
+    private bool IsFromClient(AddressFamily family, ReadOnlySpan<byte> sourceName)
     {
         Span<byte> source = stackalloc byte[16];
-        var length = SocketAddressCodec.Read(_clientFrom, source, out var port);
+        var length = SocketAddressCodec.Read(family, sourceName, source, out var port);
         if (!source[..length].SequenceEqual(_clientAddress))
         {
             return false;
@@ -320,24 +384,24 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
 
         if (_clientReturnAddress is null)
         {
-            var copy = new SocketAddress(_clientFrom.Family, _clientFrom.Size);
-            _clientFrom.Buffer.Span[.._clientFrom.Size].CopyTo(copy.Buffer.Span);
+            var copy = new SocketAddress(family, sourceName.Length);
+            sourceName.CopyTo(copy.Buffer.Span);
             Volatile.Write(ref _clientReturnAddress, copy);
         }
 
         return true;
     }
 
-    private void FromClient(byte[] buffer, int length, ref long datagrams, ref long bytes)
+    private void FromClient(Span<byte> slot, int length, ref Relayed relayed)
     {
-        var datagram = buffer.AsSpan(0, length);
+        var datagram = slot[..length];
         if (Socks5UdpHeader.TryParse(datagram, out var fragment, out var destination, out var headerLength) != UdpHeaderStatus.Valid)
         {
             _relay.Metrics.UdpDropped(UdpDropReason.Malformed);
             return;
         }
 
-        ReadOnlySpan<byte> payload = datagram[headerLength..];
+        Span<byte> payload = datagram[headerLength..];
         if (fragment != 0)
         {
             if (!_relay.Options.Fragmentation)
@@ -360,7 +424,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
 
                 // The fragment is copied into the queue first, so the whole datagram may be assembled over it.
                 result = _reassembler.Add(fragment, destination, payload, _relay.TimeProvider.GetTimestamp(),
-                    buffer.AsSpan(0, BufferSize), out assembledLength, out var assembledDestination, out abandoned);
+                    slot, out assembledLength, out var assembledDestination, out abandoned);
                 destination = assembledDestination;
             }
 
@@ -370,7 +434,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                 return;
             }
 
-            payload = buffer.AsSpan(0, assembledLength);
+            payload = slot[..assembledLength];
         }
 
         if (payload.Length > _relay.Options.MaxDatagramSize)
@@ -379,16 +443,20 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
             return;
         }
 
-        if (SendToDestination(destination, payload))
+        if (TryGetTarget(destination, payload, out var target))
         {
-            datagrams++;
-            bytes += payload.Length;
+            Send(_outboundSocket, payload, target, ref relayed);
         }
     }
 
-    private bool SendToDestination(in Socks5Address destination, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// The socket address to send to. False when the datagram was dropped (rule set, DNS) or parked until its
+    /// domain resolves; parked datagrams are sent by <see cref="SendWhenResolvedAsync"/>.
+    /// </summary>
+    private bool TryGetTarget(in Socks5Address destination, ReadOnlySpan<byte> payload, out SocketAddress target)
     {
-        SocketAddress? target;
+        target = null!;
+        SocketAddress? found;
         if (destination.Type == AddressType.DomainName)
         {
             if (!_relay.Dns.TryGet(destination.AddressBytes, out var addresses, out var resolution))
@@ -406,30 +474,67 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
 
             Span<byte> bytes = stackalloc byte[16];
             address.TryWriteBytes(bytes, out var written);
-            target = GetTarget(bytes[..written], destination.Port);
+            found = GetTarget(bytes[..written], destination.Port);
         }
         else
         {
-            target = GetTarget(destination.AddressBytes, destination.Port);
+            found = GetTarget(destination.AddressBytes, destination.Port);
         }
 
-        if (target is null)
+        if (found is null)
         {
             _relay.Metrics.UdpDropped(UdpDropReason.Policy);
             return false;
         }
 
+        target = found;
+        return true;
+    }
+
+    /// <summary>Sends now, or queues on the batch when the drain is batched (the payload then lies in the batch's slots).</summary>
+    private void Send(Socket socket, ReadOnlySpan<byte> payload, SocketAddress target, ref Relayed relayed)
+    {
+        if (relayed.Batch is { } batch && OperatingSystem.IsLinux())
+        {
+            if (!batch.TryQueue(payload, target.Buffer.Span[..target.Size]))
+            {
+                relayed.Flush(socket, _relay.Metrics);
+                batch.TryQueue(payload, target.Buffer.Span[..target.Size]);
+            }
+
+            return;
+        }
+
         try
         {
-            _outboundSocket.SendTo(payload, SocketFlags.None, target);
-            return true;
+            socket.SendTo(payload, SocketFlags.None, target);
+            relayed.Datagrams++;
+            relayed.Bytes += payload.Length;
         }
         catch (SocketException e)
         {
-            _relay.Metrics.UdpDropped(e.SocketErrorCode == SocketError.MessageSize ? UdpDropReason.TooLarge : UdpDropReason.SendFailure);
-            return false;
+            _relay.Metrics.UdpDropped(ToDropReason(e.SocketErrorCode));
         }
     }
+
+    private void Count(bool toDestinations, long datagrams, long bytes)
+    {
+        if (toDestinations)
+        {
+            Interlocked.Add(ref _datagramsUp, datagrams);
+            Interlocked.Add(ref _bytesUp, bytes);
+        }
+        else
+        {
+            Interlocked.Add(ref _datagramsDown, datagrams);
+            Interlocked.Add(ref _bytesDown, bytes);
+        }
+
+        _relay.Metrics.UdpRelayed(toDestinations, datagrams, bytes);
+    }
+
+    internal static UdpDropReason ToDropReason(SocketError error) =>
+        error == SocketError.MessageSize ? UdpDropReason.TooLarge : UdpDropReason.SendFailure;
 
     /// <summary>The socket address of an IP destination, built and checked against the rule set once; null when refused.</summary>
     private SocketAddress? GetTarget(ReadOnlySpan<byte> address, ushort port)
@@ -512,17 +617,16 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
             _pending = null;
         }
 
-        long datagrams = 0;
-        long bytes = 0;
+        var relayed = default(Relayed);
         foreach (var item in ready)
         {
-            // Datagrams for names still resolving go back to the queue; the rest are sent now.
+            // Datagrams for names still resolving go back to the queue; the rest are sent now, one by one.
             try
             {
-                if (SendToDestination(item.Destination, item.Buffer.AsSpan(0, item.Length)))
+                var payload = item.Buffer.AsSpan(0, item.Length);
+                if (TryGetTarget(item.Destination, payload, out var target))
                 {
-                    datagrams++;
-                    bytes += item.Length;
+                    Send(_outboundSocket, payload, target, ref relayed);
                 }
             }
             catch (ObjectDisposedException)
@@ -537,9 +641,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
             ArrayPool<byte>.Shared.Return(item.Buffer);
         }
 
-        Interlocked.Add(ref _datagramsUp, datagrams);
-        Interlocked.Add(ref _bytesUp, bytes);
-        _relay.Metrics.UdpRelayed(upstream: true, datagrams, bytes);
+        Count(toDestinations: true, relayed.Datagrams, relayed.Bytes);
     }
 
     private void ReturnPending(UdpDropReason reason)
@@ -572,6 +674,30 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         catch (SocketException)
         {
             // The kernel caps buffer sizes; what it grants is the best available.
+        }
+    }
+
+    /// <summary>What a drain relayed, and the batch its sends queue on (none: each datagram is sent at once).</summary>
+    private struct Relayed
+    {
+        public Relayed(UdpBatch? batch)
+        {
+            Batch = batch;
+        }
+
+        public UdpBatch? Batch { get; }
+
+        public long Datagrams;
+
+        public long Bytes;
+
+        public void Flush(Socket socket, SocksMetrics metrics)
+        {
+            if (Batch is not null && OperatingSystem.IsLinux())
+            {
+                Bytes += Batch.Flush(socket, metrics, out var sent);
+                Datagrams += sent;
+            }
         }
     }
 

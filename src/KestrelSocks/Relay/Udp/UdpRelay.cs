@@ -63,6 +63,9 @@ internal sealed class UdpRelay : IHostedService, IDisposable
 
     public int ActiveAssociations => _associations.Count;
 
+    /// <summary>Drain with recvmmsg/sendmmsg (Linux) instead of a system call per datagram each way.</summary>
+    public bool BatchedIO => OperatingSystem.IsLinux() && Options.BatchedIO;
+
     /// <summary>Opens an association and starts relaying. Throws <see cref="System.Net.Sockets.SocketException"/> when its sockets cannot be bound.</summary>
     public UdpAssociation Open(UdpAssociationSettings settings)
     {
