@@ -21,6 +21,10 @@ internal sealed class KestrelSocksOptions
 
     public AccessOptions Access { get; set; } = new();
 
+    public BindOptions Bind { get; set; } = new();
+
+    public UdpOptions Udp { get; set; } = new();
+
     public TransportOptions Transport { get; set; } = new();
 
     /// <summary>Listen with the default applied.</summary>

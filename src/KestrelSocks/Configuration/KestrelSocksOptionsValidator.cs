@@ -42,6 +42,9 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         ValidateNetworks(errors, $"{Root}:Access:AllowedDestinations", options.Access.AllowedDestinations);
         ValidateNetworks(errors, $"{Root}:Access:DeniedDestinations", options.Access.DeniedDestinations);
 
+        ValidateBind(errors, options.Bind);
+        ValidateUdp(errors, options.Udp);
+
         var transport = options.Transport;
         if (transport.Backlog < 1)
         {
@@ -115,6 +118,70 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             {
                 errors.Add($"{key}:{i} '{values[i]}' is not a CIDR network such as 10.0.0.0/8 or fd00::/8.");
             }
+        }
+    }
+
+    private static void ValidateBind(List<string> errors, BindOptions bind)
+    {
+        const string Key = $"{Root}:Bind";
+        ValidateOptionalAddress(errors, $"{Key}:ListenAddress", bind.ListenAddress);
+        ValidateOptionalAddress(errors, $"{Key}:AdvertisedAddress", bind.AdvertisedAddress);
+        ValidatePortRange(errors, Key, bind.PortRangeStart, bind.PortRangeEnd);
+        RequirePositive(errors, $"{Key}:AcceptTimeout", bind.AcceptTimeout);
+    }
+
+    private static void ValidateUdp(List<string> errors, UdpOptions udp)
+    {
+        const string Key = $"{Root}:Udp";
+        ValidateOptionalAddress(errors, $"{Key}:ListenAddress", udp.ListenAddress);
+        ValidateOptionalAddress(errors, $"{Key}:AdvertisedAddress", udp.AdvertisedAddress);
+        ValidatePortRange(errors, Key, udp.PortRangeStart, udp.PortRangeEnd);
+        RequirePositive(errors, $"{Key}:IdleTimeout", udp.IdleTimeout);
+        RequirePositive(errors, $"{Key}:DnsCacheTtl", udp.DnsCacheTtl);
+        if (udp.ReassemblyTimeout < TimeSpan.FromMilliseconds(100) || udp.ReassemblyTimeout > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{Key}:ReassemblyTimeout must be between 00:00:00.1 and 00:01:00 (RFC 1928 asks for at least 00:00:05; got {udp.ReassemblyTimeout}).");
+        }
+
+        if (udp.MaxAssociationsPerConnection is < 1 or > 65535)
+        {
+            errors.Add($"{Key}:MaxAssociationsPerConnection must be between 1 and 65535 (got {udp.MaxAssociationsPerConnection}).");
+        }
+
+        if (udp.MaxDatagramSize is < 1 or > 65_507)
+        {
+            errors.Add($"{Key}:MaxDatagramSize must be between 1 and 65507 bytes, the largest UDP payload over IPv4 (got {udp.MaxDatagramSize}).");
+        }
+
+        if (udp.SocketReceiveBufferSize is < 4096 or > 256 * 1024 * 1024)
+        {
+            errors.Add($"{Key}:SocketReceiveBufferSize must be between 4096 and 268435456 bytes (got {udp.SocketReceiveBufferSize}).");
+        }
+
+        if (udp.SocketSendBufferSize is < 4096 or > 256 * 1024 * 1024)
+        {
+            errors.Add($"{Key}:SocketSendBufferSize must be between 4096 and 268435456 bytes (got {udp.SocketSendBufferSize}).");
+        }
+    }
+
+    internal static void ValidateOptionalAddress(List<string> errors, string key, string? value)
+    {
+        if (!string.IsNullOrEmpty(value) && !IPAddress.TryParse(value, out _))
+        {
+            errors.Add($"{key} '{value}' is not an IP address such as 203.0.113.7 or 2001:db8::7; leave it empty for the default.");
+        }
+    }
+
+    internal static void ValidatePortRange(List<string> errors, string key, int start, int end)
+    {
+        if (start == 0 && end == 0)
+        {
+            return;
+        }
+
+        if (start is < 1 or > 65535 || end is < 1 or > 65535 || start > end)
+        {
+            errors.Add($"{key}:PortRangeStart and {key}:PortRangeEnd must both be 0 (any ephemeral port) or form a range within 1-65535 with start <= end (got {start}-{end}).");
         }
     }
 

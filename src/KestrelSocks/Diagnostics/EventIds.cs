@@ -11,4 +11,6 @@ internal static class EventIds
     public const int ListenerStarted = 6;
     public const int AnonymousOnPublicListener = 7;
     public const int SessionError = 8;
+    public const int UdpAssociationEnded = 9;
+    public const int UdpDatagramFailed = 10;
 }

@@ -12,6 +12,9 @@ internal static class MetricNames
     public const string DirectionTag = "socks.direction";
     public const string ErrorTypeTag = "error.type";
     public const string ReasonTag = "socks.reject_reason";
+    public const string BindResultTag = "socks.bind.result";
+    public const string DropReasonTag = "socks.drop_reason";
+    public const string EndReasonTag = "socks.end_reason";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -48,6 +51,40 @@ internal static class MetricNames
         HandshakeError.Timeout => "timeout",
         HandshakeError.ClientClosed => "client_closed",
         HandshakeError.Shutdown => "shutdown",
+        _ => "unknown",
+    };
+
+    public static string GetBindResultName(BindResult result) => result switch
+    {
+        BindResult.Accepted => "accepted",
+        BindResult.Timeout => "timeout",
+        BindResult.ClientClosed => "client_closed",
+        BindResult.ListenFailed => "listen_failed",
+        BindResult.Shutdown => "shutdown",
+        _ => "unknown",
+    };
+
+    public static string GetDropReasonName(UdpDropReason reason) => reason switch
+    {
+        UdpDropReason.WrongSource => "wrong_source",
+        UdpDropReason.Malformed => "malformed",
+        UdpDropReason.TooLarge => "too_large",
+        UdpDropReason.FragmentDropped => "fragment_dropped",
+        UdpDropReason.ReassemblyTimeout => "reassembly_timeout",
+        UdpDropReason.DnsFailure => "dns_failure",
+        UdpDropReason.SendFailure => "send_failure",
+        UdpDropReason.Policy => "policy",
+        UdpDropReason.ClientUnknown => "client_unknown",
+        UdpDropReason.InternalError => "internal_error",
+        _ => "unknown",
+    };
+
+    public static string GetAssociationEndName(UdpAssociationEnd end) => end switch
+    {
+        UdpAssociationEnd.ControlClosed => "control_closed",
+        UdpAssociationEnd.IdleTimeout => "idle_timeout",
+        UdpAssociationEnd.Shutdown => "shutdown",
+        UdpAssociationEnd.SocketError => "socket_error",
         _ => "unknown",
     };
 

@@ -30,6 +30,14 @@ internal static partial class SocksLog
         "SOCKS listener {EndPoint} is not loopback and anonymous access is on: anyone who reaches it can use this proxy. Set KestrelSocks:Authentication:AllowAnonymous=false to require a username and password.")]
     public static partial void AnonymousOnPublicListener(ILogger logger, EndPoint endPoint);
 
+    [LoggerMessage(EventIds.UdpAssociationEnded, LogLevel.Information,
+        "UDP association {AssociationId} of session {ConnectionId} user {User} on {RelayEndPoint} ended ({Reason}): {DatagramsUp} datagrams ({BytesUp} bytes) up, {DatagramsDown} datagrams ({BytesDown} bytes) down, {DurationMs} ms")]
+    public static partial void UdpAssociationEnded(ILogger logger, long associationId, string connectionId, string user, EndPoint relayEndPoint,
+        string reason, long datagramsUp, long bytesUp, long datagramsDown, long bytesDown, long durationMs);
+
+    [LoggerMessage(EventIds.UdpDatagramFailed, LogLevel.Error, "UDP association {AssociationId}: a datagram could not be processed and was dropped")]
+    public static partial void UdpDatagramFailed(ILogger logger, long associationId, Exception exception);
+
     [LoggerMessage(EventIds.SessionError, LogLevel.Error, "Session {ConnectionId}: unexpected error")]
     public static partial void SessionError(ILogger logger, string connectionId, Exception exception);
 }

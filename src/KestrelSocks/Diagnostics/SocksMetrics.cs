@@ -19,6 +19,14 @@ internal sealed class SocksMetrics
     private readonly Counter<long> _bytes;
     private readonly Histogram<double> _connectDuration;
     private readonly Histogram<double> _sessionDuration;
+    private readonly Counter<long> _bindResults;
+    private readonly Counter<long> _bindPeersRefused;
+    private readonly Histogram<double> _bindAcceptWait;
+    private readonly UpDownCounter<long> _udpActive;
+    private readonly Counter<long> _udpDatagrams;
+    private readonly Counter<long> _udpBytes;
+    private readonly Counter<long> _udpDrops;
+    private readonly Histogram<double> _udpDuration;
 
     public SocksMetrics(IMeterFactory meterFactory)
     {
@@ -40,7 +48,69 @@ internal sealed class SocksMetrics
         _sessionDuration = meter.CreateHistogram(
             "kestrelsocks.session.duration", unit: "s", description: "Time from accept to close, by command and reply code.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
+        _bindResults = meter.CreateCounter<long>(
+            "kestrelsocks.bind.sessions", unit: "{session}", description: "BIND requests that listened, by how their wait for the inbound connection ended.");
+        _bindPeersRefused = meter.CreateCounter<long>(
+            "kestrelsocks.bind.refused_peers", unit: "{connection}", description: "Inbound connections to a BIND listener from an address other than the requested one, closed.");
+        _udpActive = meter.CreateUpDownCounter<long>(
+            "kestrelsocks.udp.associations.active", unit: "{association}", description: "UDP associations open now.");
+        _udpDatagrams = meter.CreateCounter<long>(
+            "kestrelsocks.udp.datagrams", unit: "{datagram}", description: "Datagrams relayed, by direction (upstream: client to destination).");
+        _udpBytes = meter.CreateCounter<long>(
+            "kestrelsocks.udp.bytes", unit: "By", description: "Payload bytes relayed in datagrams, by direction, without SOCKS headers.");
+        _udpDrops = meter.CreateCounter<long>(
+            "kestrelsocks.udp.drops", unit: "{datagram}", description: "Datagrams dropped by the relay, by reason.");
+        _udpDuration = meter.CreateHistogram(
+            "kestrelsocks.udp.association.duration", unit: "s", description: "Lifetime of UDP associations, by how they ended.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
+        _bindAcceptWait = meter.CreateHistogram(
+            "kestrelsocks.bind.accept_wait", unit: "s", description: "Time a BIND listener waited for its inbound connection, by result.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_sessionBuckets });
     }
+
+    public void UdpAssociationStarted() => _udpActive.Add(1);
+
+    public void UdpAssociationEnded(UdpAssociationEnd end, TimeSpan duration)
+    {
+        _udpActive.Add(-1);
+        if (_udpDuration.Enabled)
+        {
+            _udpDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>(MetricNames.EndReasonTag, MetricNames.GetAssociationEndName(end)));
+        }
+    }
+
+    /// <summary>Counts a batch of relayed datagrams at once: the relay adds per receive batch, not per datagram.</summary>
+    public void UdpRelayed(bool upstream, long datagrams, long bytes)
+    {
+        if (datagrams == 0)
+        {
+            return;
+        }
+
+        var direction = new KeyValuePair<string, object?>(MetricNames.DirectionTag, upstream ? MetricNames.Upstream : MetricNames.Downstream);
+        _udpDatagrams.Add(datagrams, direction);
+        _udpBytes.Add(bytes, direction);
+    }
+
+    public void UdpDropped(UdpDropReason reason, long count = 1)
+    {
+        if (_udpDrops.Enabled && count > 0)
+        {
+            _udpDrops.Add(count, new KeyValuePair<string, object?>(MetricNames.DropReasonTag, MetricNames.GetDropReasonName(reason)));
+        }
+    }
+
+    public void BindCompleted(BindResult result, TimeSpan wait)
+    {
+        var tag = new KeyValuePair<string, object?>(MetricNames.BindResultTag, MetricNames.GetBindResultName(result));
+        _bindResults.Add(1, tag);
+        if (_bindAcceptWait.Enabled)
+        {
+            _bindAcceptWait.Record(wait.TotalSeconds, tag);
+        }
+    }
+
+    public void BindPeerRefused() => _bindPeersRefused.Add(1);
 
     public void SessionStarted() => _activeSessions.Add(1);
 

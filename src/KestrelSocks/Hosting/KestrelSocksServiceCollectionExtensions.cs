@@ -4,6 +4,7 @@ using KestrelSocks.Commands;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Hosting;
+using KestrelSocks.Relay.Udp;
 using KestrelSocks.Session;
 using KestrelSocks.Transport;
 using Microsoft.AspNetCore.Connections;
@@ -31,6 +32,10 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<DestinationPolicy>();
         services.AddSingleton<HappyEyeballsConnector>();
         services.AddSingleton<ConnectCommand>();
+        services.AddSingleton<BindCommand>();
+        services.AddSingleton<UdpAssociateCommand>();
+        services.AddSingleton<UdpRelay>();
+        services.AddHostedService(static sp => sp.GetRequiredService<UdpRelay>());
         services.AddSingleton<SessionServices>();
         services.AddSingleton<Socks5ConnectionHandler>();
         services.AddSingleton<SocksEndPoints>();

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Sockets;
 using Microsoft.AspNetCore.Connections;
 
 namespace KestrelSocks.Relay;
@@ -125,7 +126,7 @@ internal sealed class TcpTunnel : IDisposable
                 if (!filledLastBuffer)
                 {
                     // Wait for data before taking a buffer, so an idle tunnel holds none.
-                    await _upstream.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, _cts.Token);
+                    await SocketReadiness.WaitForDataAsync(_upstream, _cts.Token);
                 }
 
                 var memory = output.GetMemory(receiveSize);

@@ -16,6 +16,8 @@ internal sealed class SessionServices
         ILoggerFactory loggerFactory,
         UserStore users,
         ConnectCommand connect,
+        BindCommand bind,
+        UdpAssociateCommand udpAssociate,
         TimeProvider timeProvider)
     {
         var value = options.Value;
@@ -28,6 +30,8 @@ internal sealed class SessionServices
         Logger = loggerFactory.CreateLogger("KestrelSocks.Session");
         Users = users;
         Connect = connect;
+        Bind = bind;
+        UdpAssociate = udpAssociate;
         TimeProvider = timeProvider;
     }
 
@@ -48,6 +52,10 @@ internal sealed class SessionServices
     public UserStore Users { get; }
 
     public ConnectCommand Connect { get; }
+
+    public BindCommand Bind { get; }
+
+    public UdpAssociateCommand UdpAssociate { get; }
 
     public TimeProvider TimeProvider { get; }
 }

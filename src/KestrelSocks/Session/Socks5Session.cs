@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
@@ -21,7 +22,10 @@ internal sealed class Socks5Session
     private HandshakeState _state;
     private string _user = "-";
     private Socks5Request _request;
+    private Socks5Request _parsed;
     private bool _hasRequest;
+    private long _extraBytesUp;
+    private long _extraBytesDown;
     private ReplyCode? _reply;
     private TcpTunnel? _tunnel;
 
@@ -37,6 +41,15 @@ internal sealed class Socks5Session
     public CancellationToken CloseRequested { get; }
 
     public string ConnectionId => _connection.ConnectionId;
+
+    /// <summary>The authenticated user, or "-" for anonymous sessions.</summary>
+    public string User => _user;
+
+    /// <summary>Where the client reached the proxy.</summary>
+    public IPEndPoint? LocalEndPoint => _connection.LocalEndPoint as IPEndPoint;
+
+    /// <summary>The client's address.</summary>
+    public IPEndPoint? RemoteEndPoint => _connection.RemoteEndPoint as IPEndPoint;
 
     public async Task RunAsync()
     {
@@ -66,7 +79,7 @@ internal sealed class Socks5Session
                 SocksLog.SessionCompleted(_services.Logger, ConnectionId, _connection.RemoteEndPoint, _user,
                     MetricNames.GetCommandName(_request.Command), _request.Destination.ToString(),
                     _reply is { } reply ? MetricNames.GetReplyName(reply) : "none",
-                    _tunnel?.BytesUp ?? 0, _tunnel?.BytesDown ?? 0, (long)duration.TotalMilliseconds);
+                    (_tunnel?.BytesUp ?? 0) + _extraBytesUp, (_tunnel?.BytesDown ?? 0) + _extraBytesDown, (long)duration.TotalMilliseconds);
             }
         }
     }
@@ -79,6 +92,50 @@ internal sealed class Socks5Session
         RecordReply(reply);
         var flush = await output.FlushAsync();
         return !flush.IsCompleted && !flush.IsCanceled;
+    }
+
+    /// <summary>Writes a reply that names no address (a refusal that keeps the connection open) and flushes it.</summary>
+    public async ValueTask<bool> ReplyAsync(ReplyCode reply)
+    {
+        var output = _connection.Transport.Output;
+        Socks5Writer.WriteReply(output, reply);
+        RecordReply(reply);
+        var flush = await output.FlushAsync();
+        return !flush.IsCompleted && !flush.IsCanceled;
+    }
+
+    /// <summary>Bytes a command relayed outside a TCP tunnel (UDP payloads), for the session's log line.</summary>
+    public void AddRelayedBytes(long up, long down)
+    {
+        _extraBytesUp += up;
+        _extraBytesDown += down;
+    }
+
+    /// <summary>
+    /// Reads a further request on a connection whose first request has been answered (the multi-association
+    /// extension of UDP ASSOCIATE). Null when the client closes, sends bytes that are not a request (answered and
+    /// closed), or <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public async Task<Socks5Request?> ReadNextRequestAsync(CancellationToken cancellationToken)
+    {
+        _state = HandshakeState.Request;
+        try
+        {
+            switch (await ReadStepAsync(cancellationToken))
+            {
+                case HandshakeStep.RequestReady:
+                    return _parsed;
+                case HandshakeStep.Failed:
+                    await _connection.Transport.Output.CompleteAsync();
+                    return null;
+                default:
+                    return null;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Answers the request with a failure code and closes the connection once the reply is flushed.</summary>
@@ -109,6 +166,38 @@ internal sealed class Socks5Session
         }
     }
 
+    /// <summary>
+    /// Watches the control connection while a command waits (BIND's accept, a UDP association): true when the
+    /// client closes it, false once <paramref name="stopWatching"/> fires. Bytes the client sends meanwhile are
+    /// examined, not consumed, so they still reach a tunnel that follows.
+    /// </summary>
+    public async Task<bool> WaitForClientCloseAsync(CancellationToken stopWatching)
+    {
+        var input = _connection.Transport.Input;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(stopWatching);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+            catch (Exception e) when (e is IOException or SocketException)
+            {
+                return true;
+            }
+
+            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return true;
+            }
+        }
+    }
+
     public void LogConnectFailed(ReplyCode reply, Exception? exception) =>
         SocksLog.ConnectFailed(_services.Logger, ConnectionId, _request.Destination.ToString(), MetricNames.GetReplyName(reply), exception);
 
@@ -117,59 +206,34 @@ internal sealed class Socks5Session
         return _request.Command switch
         {
             (byte)Socks5Command.Connect => _services.Connect.ExecuteAsync(this, _request),
+            (byte)Socks5Command.Bind when _services.Bind.Enabled => _services.Bind.ExecuteAsync(this, _request),
+            (byte)Socks5Command.UdpAssociate when _services.UdpAssociate.Enabled => _services.UdpAssociate.ExecuteAsync(this, _request),
 
-            // BIND and UDP ASSOCIATE land with their own issues; until then they are "not supported", as RFC 1928 allows.
+            // Unknown commands, and BIND or UDP ASSOCIATE switched off by configuration.
             _ => FailAsync(ReplyCode.CommandNotSupported),
         };
     }
 
     private async Task<bool> ReadRequestAsync()
     {
-        var input = _connection.Transport.Input;
         var output = _connection.Transport.Output;
         using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(CloseRequested);
         handshakeTimeout.CancelAfter(_services.HandshakeTimeout);
         try
         {
-            while (true)
+            switch (await ReadStepAsync(handshakeTimeout.Token))
             {
-                var result = await input.ReadAsync(handshakeTimeout.Token);
-                var buffer = result.Buffer;
-                var consumed = buffer.Start;
-                var examined = buffer.End;
-                HandshakeStep step;
-                try
-                {
-                    step = ParseAvailable(ref buffer, output);
-                    consumed = buffer.Start;
-                    if (step != HandshakeStep.NeedMoreBytes)
-                    {
-                        // Bytes behind the request stay unexamined: they are the tunnel's first payload.
-                        examined = consumed;
-                    }
-                }
-                finally
-                {
-                    input.AdvanceTo(consumed, examined);
-                }
-
-                if (step == HandshakeStep.NeedMoreBytes && result.IsCompleted)
-                {
-                    RecordHandshakeFailure(HandshakeError.ClientClosed);
-                    await output.FlushAsync(handshakeTimeout.Token);
+                case HandshakeStep.RequestReady:
+                    _request = _parsed;
+                    _hasRequest = true;
+                    return true;
+                case HandshakeStep.Failed:
                     await output.CompleteAsync();
                     return false;
-                }
-
-                await output.FlushAsync(handshakeTimeout.Token);
-                switch (step)
-                {
-                    case HandshakeStep.RequestReady:
-                        return true;
-                    case HandshakeStep.Failed:
-                        await output.CompleteAsync();
-                        return false;
-                }
+                default:
+                    RecordHandshakeFailure(HandshakeError.ClientClosed);
+                    await output.CompleteAsync();
+                    return false;
             }
         }
         catch (OperationCanceledException)
@@ -182,6 +246,44 @@ internal sealed class Socks5Session
         {
             RecordHandshakeFailure(HandshakeError.ClientClosed);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Reads and answers messages until a request is ready or the handshake failed. Returns
+    /// <see cref="HandshakeStep.NeedMoreBytes"/> only when the client closed before a whole message arrived.
+    /// </summary>
+    private async Task<HandshakeStep> ReadStepAsync(CancellationToken cancellationToken)
+    {
+        var input = _connection.Transport.Input;
+        var output = _connection.Transport.Output;
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            var consumed = buffer.Start;
+            var examined = buffer.End;
+            HandshakeStep step;
+            try
+            {
+                step = ParseAvailable(ref buffer, output);
+                consumed = buffer.Start;
+                if (step != HandshakeStep.NeedMoreBytes)
+                {
+                    // Bytes behind the request stay unexamined: they are the tunnel's first payload.
+                    examined = consumed;
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(consumed, examined);
+            }
+
+            await output.FlushAsync(cancellationToken);
+            if (step != HandshakeStep.NeedMoreBytes || result.IsCompleted)
+            {
+                return step;
+            }
         }
     }
 
@@ -234,12 +336,11 @@ internal sealed class Socks5Session
                         break;
 
                     case HandshakeState.Request:
-                        if (!Socks5Parser.TryParseRequest(ref buffer, out _request))
+                        if (!Socks5Parser.TryParseRequest(ref buffer, out _parsed))
                         {
                             return HandshakeStep.NeedMoreBytes;
                         }
 
-                        _hasRequest = true;
                         return HandshakeStep.RequestReady;
                 }
             }
@@ -296,12 +397,13 @@ internal sealed class Socks5Session
 
     private void RecordReply(ReplyCode reply)
     {
-        // BIND sends two replies; the first one decides how the request is counted.
+        // BIND sends two replies: the first decides how the request is counted, the last is the session's outcome.
         if (_reply is null)
         {
-            _reply = reply;
             _services.Metrics.RequestAnswered(_request.Command, reply);
         }
+
+        _reply = reply;
     }
 
     private void RecordHandshakeFailure(HandshakeError error)

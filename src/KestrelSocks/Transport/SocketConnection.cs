@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.Configuration;
+using KestrelSocks.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -156,8 +157,8 @@ internal sealed class SocketConnection : ConnectionContext,
             {
                 if (!filledLastBuffer)
                 {
-                    // An idle connection holds no buffer: wait for data with a zero-byte receive, then rent.
-                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                    // An idle connection holds no buffer: wait for data first, then rent.
+                    await SocketReadiness.WaitForDataAsync(_socket);
                 }
 
                 var memory = writer.GetMemory(receiveSize);

@@ -1,0 +1,76 @@
+using KestrelSocks.Diagnostics;
+using KestrelSocks.Relay.Udp;
+
+namespace KestrelSocks.Commands;
+
+/// <summary>The associations of one control connection, and a token that fires when the last open one idles out.</summary>
+internal sealed class AssociationGroup : IDisposable
+{
+    private readonly List<UdpAssociation> _associations = [];
+    private readonly CancellationTokenSource _allIdle = new();
+    private int _open;
+    private long _closedBytesUp;
+    private long _closedBytesDown;
+
+    public CancellationToken AllIdle => _allIdle.Token;
+
+    public int OpenCount => Volatile.Read(ref _open);
+
+    public void Add(UdpAssociation association)
+    {
+        Interlocked.Increment(ref _open);
+        lock (_associations)
+        {
+            _associations.Add(association);
+        }
+
+        association.Closed += OnClosed;
+
+        // It may have ended before it was watched.
+        if (association.IsClosed)
+        {
+            OnClosed(association, UdpAssociationEnd.SocketError);
+        }
+    }
+
+    /// <summary>Ends every association and returns the payload bytes they relayed up and down.</summary>
+    public (long Up, long Down) CloseAll()
+    {
+        UdpAssociation[] associations;
+        lock (_associations)
+        {
+            associations = [.. _associations];
+        }
+
+        foreach (var association in associations)
+        {
+            association.Close(UdpAssociationEnd.ControlClosed);
+        }
+
+        return (Interlocked.Read(ref _closedBytesUp), Interlocked.Read(ref _closedBytesDown));
+    }
+
+    public void Dispose() => _allIdle.Dispose();
+
+    private void OnClosed(UdpAssociation association, UdpAssociationEnd reason)
+    {
+        association.Closed -= OnClosed;
+        lock (_associations)
+        {
+            // Ended associations leave the list, so a long-lived control connection holds only live ones.
+            // Removal also makes this run once per association, however it learnt of the end.
+            if (!_associations.Remove(association))
+            {
+                return;
+            }
+        }
+
+        Interlocked.Add(ref _closedBytesUp, association.BytesUp);
+        Interlocked.Add(ref _closedBytesDown, association.BytesDown);
+
+        if (Interlocked.Decrement(ref _open) == 0 && reason != UdpAssociationEnd.ControlClosed)
+        {
+            _allIdle.Cancel();
+        }
+    }
+}

@@ -1,0 +1,198 @@
+using System.Net;
+using System.Net.Sockets;
+using KestrelSocks.Configuration;
+using KestrelSocks.Diagnostics;
+using KestrelSocks.Protocol;
+using KestrelSocks.Session;
+using KestrelSocks.Sockets;
+using Microsoft.Extensions.Options;
+
+namespace KestrelSocks.Commands;
+
+/// <summary>
+/// BIND (RFC 1928 section 4): listen for exactly one inbound connection on the client's behalf. The first reply
+/// says where the proxy listens; the second names the peer that connected. Peers from an address other than a
+/// non-zero DST.ADDR are refused and the wait goes on. Then the bytes flow as for CONNECT.
+/// </summary>
+internal sealed class BindCommand
+{
+    private readonly SocksMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly BindOptions _options;
+    private readonly IPAddress? _listenAddress;
+    private readonly IPAddress? _advertisedAddress;
+
+    public BindCommand(SocksMetrics metrics, TimeProvider timeProvider, IOptions<KestrelSocksOptions> options)
+    {
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _options = options.Value.Bind;
+        _listenAddress = string.IsNullOrEmpty(_options.ListenAddress) ? null : IPAddress.Parse(_options.ListenAddress);
+        _advertisedAddress = string.IsNullOrEmpty(_options.AdvertisedAddress) ? null : IPAddress.Parse(_options.AdvertisedAddress);
+    }
+
+    public bool Enabled => _options.Enabled;
+
+    public async Task ExecuteAsync(Socks5Session session, Socks5Request request)
+    {
+        var controlLocal = session.LocalEndPoint?.Address ?? IPAddress.Loopback;
+        if (controlLocal.IsIPv4MappedToIPv6)
+        {
+            controlLocal = controlLocal.MapToIPv4();
+        }
+
+        IPAddress[]? expectedPeers;
+        try
+        {
+            expectedPeers = await ResolveExpectedPeersAsync(request.Destination, session.CloseRequested);
+        }
+        catch (SocketException e)
+        {
+            await session.FailAsync(ReplyCodes.FromSocketError(e.SocketErrorCode));
+            return;
+        }
+
+        var family = request.Destination.Type switch
+        {
+            AddressType.IPv4 => AddressFamily.InterNetwork,
+            AddressType.IPv6 => AddressFamily.InterNetworkV6,
+            _ => controlLocal.AddressFamily,
+        };
+
+        using var listener = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        IPEndPoint listening;
+        try
+        {
+            PortRangeBinder.Bind(listener, ChooseListenAddress(family, controlLocal), _options.PortRangeStart, _options.PortRangeEnd);
+            listener.Listen(1);
+            listening = (IPEndPoint)listener.LocalEndPoint!;
+        }
+        catch (SocketException e)
+        {
+            _metrics.BindCompleted(BindResult.ListenFailed, TimeSpan.Zero);
+            session.LogConnectFailed(ReplyCode.GeneralFailure, e);
+            await session.FailAsync(ReplyCode.GeneralFailure);
+            return;
+        }
+
+        var announced = _advertisedAddress
+            ?? (listening.Address.Equals(IPAddress.Any) || listening.Address.Equals(IPAddress.IPv6Any) ? controlLocal : listening.Address);
+        if (!await session.ReplyAsync(ReplyCode.Succeeded, Socks5Address.FromEndPoint(new IPEndPoint(announced, listening.Port))))
+        {
+            return;
+        }
+
+        var started = _timeProvider.GetTimestamp();
+        var (result, peer) = await AcceptPeerAsync(session, listener, expectedPeers);
+        listener.Dispose();
+        _metrics.BindCompleted(result, _timeProvider.GetElapsedTime(started));
+
+        switch (result)
+        {
+            case BindResult.Accepted:
+                var peerEndPoint = (IPEndPoint)peer!.RemoteEndPoint!;
+                if (!await session.ReplyAsync(ReplyCode.Succeeded, Socks5Address.FromEndPoint(peerEndPoint)))
+                {
+                    peer.Dispose();
+                    return;
+                }
+
+                await session.RelayAsync(peer);
+                break;
+            case BindResult.Timeout:
+                await session.FailAsync(ReplyCode.TtlExpired);
+                break;
+            case BindResult.Shutdown:
+                session.EndWithoutReply(HandshakeError.Shutdown);
+                break;
+            default:
+                // The client left: nobody to answer.
+                break;
+        }
+    }
+
+    private async Task<(BindResult Result, Socket? Peer)> AcceptPeerAsync(Socks5Session session, Socket listener, IPAddress[]? expectedPeers)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(session.CloseRequested);
+        timeout.CancelAfter(_options.AcceptTimeout);
+        using var stopWatching = new CancellationTokenSource();
+        var clientClosed = session.WaitForClientCloseAsync(stopWatching.Token);
+        try
+        {
+            while (true)
+            {
+                var accept = listener.AcceptAsync(timeout.Token).AsTask();
+                if (await Task.WhenAny(accept, clientClosed) == clientClosed && await clientClosed)
+                {
+                    // Closing the listener now frees its port at once; the pending accept ends with it.
+                    listener.Dispose();
+                    _ = accept.ContinueWith(static t => t.Result.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);
+                    return (BindResult.ClientClosed, null);
+                }
+
+                Socket peer;
+                try
+                {
+                    peer = await accept;
+                }
+                catch (OperationCanceledException)
+                {
+                    return (session.CloseRequested.IsCancellationRequested ? BindResult.Shutdown : BindResult.Timeout, null);
+                }
+
+                if (IsExpected((IPEndPoint)peer.RemoteEndPoint!, expectedPeers))
+                {
+                    peer.NoDelay = true;
+                    return (BindResult.Accepted, peer);
+                }
+
+                _metrics.BindPeerRefused();
+                peer.LingerState = new LingerOption(true, 0);
+                peer.Dispose();
+            }
+        }
+        finally
+        {
+            await stopWatching.CancelAsync();
+            await clientClosed;
+        }
+    }
+
+    private static bool IsExpected(IPEndPoint peer, IPAddress[]? expectedPeers)
+    {
+        if (expectedPeers is null)
+        {
+            return true;
+        }
+
+        var address = peer.Address.IsIPv4MappedToIPv6 ? peer.Address.MapToIPv4() : peer.Address;
+        return Array.IndexOf(expectedPeers, address) >= 0;
+    }
+
+    /// <summary>The addresses a peer may connect from; null when DST.ADDR is all zeros and any peer will do.</summary>
+    private static async Task<IPAddress[]?> ResolveExpectedPeersAsync(Socks5Address destination, CancellationToken cancellationToken)
+    {
+        if (destination.Type != AddressType.DomainName)
+        {
+            return destination.IsUnspecifiedIP ? null : [destination.ToIPAddress()];
+        }
+
+        var addresses = await Dns.GetHostAddressesAsync(destination.GetHostName(), AddressFamily.Unspecified, cancellationToken);
+        return Array.ConvertAll(addresses, a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a);
+    }
+
+    private IPAddress ChooseListenAddress(AddressFamily family, IPAddress controlLocal)
+    {
+        if (_listenAddress is not null && _listenAddress.AddressFamily == family)
+        {
+            return _listenAddress;
+        }
+
+        if (controlLocal.AddressFamily == family)
+        {
+            return controlLocal;
+        }
+
+        return family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+    }
+}

@@ -1,0 +1,43 @@
+namespace KestrelSocks.Configuration;
+
+/// <summary>UDP ASSOCIATE and the relay behind it.</summary>
+internal sealed class UdpOptions
+{
+    /// <summary>Off answers UDP ASSOCIATE with REP 07 (command not supported).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The local IP address relay sockets bind; empty means the address the client reached the proxy on.</summary>
+    public string ListenAddress { get; set; } = "";
+
+    /// <summary>The address announced in BND.ADDR, for a proxy behind NAT or a load balancer. Empty announces the relay socket's own.</summary>
+    public string AdvertisedAddress { get; set; } = "";
+
+    /// <summary>First port of the range relay sockets take (so a container can publish exactly it); 0–0 means any ephemeral port.</summary>
+    public int PortRangeStart { get; set; }
+
+    public int PortRangeEnd { get; set; }
+
+    /// <summary>An association with no datagram in either direction for this long ends.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>UDP ASSOCIATE requests one control connection may hold at once (the multi-association extension).</summary>
+    public int MaxAssociationsPerConnection { get; set; } = 256;
+
+    /// <summary>Largest payload relayed in either direction; larger datagrams are dropped and counted, never truncated.</summary>
+    public int MaxDatagramSize { get; set; } = 65_507;
+
+    /// <summary>Reassemble fragmented datagrams (FRAG != 0); off drops them and counts each.</summary>
+    public bool Fragmentation { get; set; } = true;
+
+    /// <summary>RFC 1928's reassembly timer: a sequence not complete within it is abandoned. The RFC asks for at least 5 seconds.</summary>
+    public TimeSpan ReassemblyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>SO_RCVBUF of relay sockets: room for bursts while the relay catches up. The kernel may cap it.</summary>
+    public int SocketReceiveBufferSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>SO_SNDBUF of relay sockets.</summary>
+    public int SocketSendBufferSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Upper bound on how long a resolved domain destination is reused.</summary>
+    public TimeSpan DnsCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,25 @@
+namespace KestrelSocks.Diagnostics;
+
+/// <summary>Why the relay dropped a datagram. Tagged as <c>socks.drop_reason</c>.</summary>
+internal enum UdpDropReason
+{
+    /// <summary>From an address other than the association's client.</summary>
+    WrongSource,
+    Malformed,
+    TooLarge,
+
+    /// <summary>A fragment that could not join a sequence: fragmentation off, or a sequence over the size bound.</summary>
+    FragmentDropped,
+    ReassemblyTimeout,
+    DnsFailure,
+    SendFailure,
+
+    /// <summary>Refused by the destination rule set.</summary>
+    Policy,
+
+    /// <summary>A reply arrived before the client had sent anything, so there is no address to send it to.</summary>
+    ClientUnknown,
+
+    /// <summary>Processing the datagram failed unexpectedly (a bug); logged as an error.</summary>
+    InternalError,
+}

@@ -1,0 +1,8 @@
+namespace KestrelSocks.Relay.Udp;
+
+internal enum FragmentResult
+{
+    Pending,
+    Complete,
+    Dropped,
+}

@@ -1,0 +1,583 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using KestrelSocks.Diagnostics;
+using KestrelSocks.Protocol;
+
+namespace KestrelSocks.Relay.Udp;
+
+/// <summary>
+/// One UDP association: a socket facing the client (BND.ADDR/BND.PORT) and a socket facing every destination.
+/// <list type="bullet">
+/// <item>Client to destination: only datagrams from the client's IP (and port, once known) are taken; the header is
+/// read, fragments are reassembled, domains are resolved off the receive path, and the payload goes out unchanged.</item>
+/// <item>Destination to client: the payload is received behind room for a header, which is written in front of it
+/// naming the sender, so the client can tell destinations apart. Nothing goes to the client before it has sent
+/// from its address, so a forged request cannot aim the relay at a third party.</item>
+/// <item>Every datagram that cannot be relayed is dropped and counted by reason; none is answered.</item>
+/// </list>
+/// Idle, an association holds two sockets, two pooled readiness args and a few hundred bytes; datagram buffers
+/// are rented only while a socket is being drained.
+/// </summary>
+internal sealed class UdpAssociation : IUdpDrainer, IDisposable
+{
+    private const int BufferSize = 64 * 1024;
+    private const int HeaderRoom = Socks5UdpHeader.MaxIPHeaderLength;
+    private const int DrainBudget = 64;
+    private const int MaxDestinations = 4096;
+    private const int MaxPendingDatagrams = 64;
+
+    private readonly UdpRelay _relay;
+    private readonly Socket _clientSocket;
+    private readonly Socket _outboundSocket;
+    private readonly bool _outboundIsDualMode;
+    private readonly UdpSocketPump _clientPump;
+    private readonly UdpSocketPump _outboundPump;
+    private readonly byte[] _clientAddress;
+    private readonly SocketAddress _clientFrom;
+    private readonly SocketAddress _remoteFrom;
+    private readonly Dictionary<DestinationKey, SocketAddress?> _destinations = [];
+    private readonly Lock _reassemblyLock = new();
+    private readonly Lock _pendingLock = new();
+    private readonly long _started;
+    private FragmentReassembler? _reassembler;
+    private List<PendingDatagram>? _pending;
+    private HashSet<Task<IPAddress[]?>>? _awaitedResolutions;
+    private SocketAddress? _clientReturnAddress;
+    private int _clientPort;
+    private long _lastActivity;
+    private long _datagramsUp;
+    private long _bytesUp;
+    private long _datagramsDown;
+    private long _bytesDown;
+    private int _closed;
+
+    public UdpAssociation(UdpRelay relay, UdpAssociationSettings settings, long id)
+    {
+        _relay = relay;
+        Id = id;
+        Settings = settings;
+        _started = relay.TimeProvider.GetTimestamp();
+        _lastActivity = _started;
+
+        var clientAddress = Normalize(settings.ClientAddress);
+        _clientAddress = clientAddress.GetAddressBytes();
+        _clientPort = settings.ClientPort;
+
+        var relayAddress = relay.ListenAddress ?? Normalize(settings.ControlLocalAddress);
+        if (relayAddress.AddressFamily != clientAddress.AddressFamily)
+        {
+            relayAddress = clientAddress.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+        }
+
+        _clientSocket = new Socket(relayAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _outboundIsDualMode = Socket.OSSupportsIPv6;
+        _outboundSocket = _outboundIsDualMode
+            ? new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true }
+            : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            Configure(_clientSocket);
+            Configure(_outboundSocket);
+            Sockets.PortRangeBinder.Bind(_clientSocket, relayAddress, relay.Options.PortRangeStart, relay.Options.PortRangeEnd);
+            _outboundSocket.Bind(new IPEndPoint(_outboundIsDualMode ? IPAddress.IPv6Any : IPAddress.Any, 0));
+        }
+        catch
+        {
+            _clientSocket.Dispose();
+            _outboundSocket.Dispose();
+            throw;
+        }
+
+        RelayEndPoint = (IPEndPoint)_clientSocket.LocalEndPoint!;
+        _clientFrom = new SocketAddress(_clientSocket.AddressFamily);
+        _remoteFrom = new SocketAddress(_outboundSocket.AddressFamily);
+        _clientPump = new UdpSocketPump(_clientSocket, this, relay.EventArgsPool);
+        _outboundPump = new UdpSocketPump(_outboundSocket, this, relay.EventArgsPool);
+    }
+
+    public event Action<UdpAssociation, UdpAssociationEnd>? Closed;
+
+    public long Id { get; }
+
+    public UdpAssociationSettings Settings { get; }
+
+    /// <summary>Where the client sends its datagrams.</summary>
+    public IPEndPoint RelayEndPoint { get; }
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public long DatagramsUp => Interlocked.Read(ref _datagramsUp);
+
+    public long BytesUp => Interlocked.Read(ref _bytesUp);
+
+    public long DatagramsDown => Interlocked.Read(ref _datagramsDown);
+
+    public long BytesDown => Interlocked.Read(ref _bytesDown);
+
+    public TimeSpan Age => _relay.TimeProvider.GetElapsedTime(_started);
+
+    public void Start()
+    {
+        _clientPump.Start();
+        _outboundPump.Start();
+    }
+
+    public void Close(UdpAssociationEnd reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        _clientPump.Stop();
+        _outboundPump.Stop();
+
+        // Closing the sockets completes the pending readiness receives, which hand their args back to the pool.
+        _clientSocket.Dispose();
+        _outboundSocket.Dispose();
+
+        lock (_reassemblyLock)
+        {
+            _reassembler?.Dispose();
+        }
+
+        ReturnPending(reason == UdpAssociationEnd.Shutdown ? UdpDropReason.SendFailure : UdpDropReason.DnsFailure);
+        _relay.OnClosed(this, reason);
+        Closed?.Invoke(this, reason);
+    }
+
+    /// <summary>The owner lets go: the same as its control connection closing.</summary>
+    public void Dispose() => Close(UdpAssociationEnd.ControlClosed);
+
+    /// <summary>Ends an idle association and abandons a sequence whose reassembly timer ran out.</summary>
+    public void Sweep(long now)
+    {
+        if (now - Volatile.Read(ref _lastActivity) >= _relay.IdleTimeoutTicks)
+        {
+            Close(UdpAssociationEnd.IdleTimeout);
+            return;
+        }
+
+        lock (_reassemblyLock)
+        {
+            if (_reassembler is { IsActive: true } reassembler && now - reassembler.StartedAt >= _relay.ReassemblyTimeoutTicks)
+            {
+                _relay.Metrics.UdpDropped(UdpDropReason.ReassemblyTimeout, reassembler.Reset());
+            }
+        }
+    }
+
+    public bool Drain(Socket socket) => socket == _clientSocket ? DrainClient() : DrainOutbound();
+
+    public void OnSocketFailed(Socket socket, SocketError error) => Close(UdpAssociationEnd.SocketError);
+
+    private bool DrainClient()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long datagrams = 0;
+        long bytes = 0;
+        try
+        {
+            for (var i = 0; i < DrainBudget; i++)
+            {
+                if (i > 0 && _clientSocket.Available == 0)
+                {
+                    return false;
+                }
+
+                int received;
+                try
+                {
+                    received = _clientSocket.ReceiveFrom(buffer.AsSpan(0, BufferSize), SocketFlags.None, _clientFrom);
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+                {
+                    return false;
+                }
+                catch (SocketException e) when (IsTransient(e.SocketErrorCode))
+                {
+                    continue;
+                }
+
+                if (!IsFromClient())
+                {
+                    _relay.Metrics.UdpDropped(UdpDropReason.WrongSource);
+                    continue;
+                }
+
+                Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
+                try
+                {
+                    FromClient(buffer, received, ref datagrams, ref bytes);
+                }
+                catch (Exception e) when (e is not ObjectDisposedException)
+                {
+                    // A bug must cost one datagram, never the association or the process.
+                    _relay.OnInternalError(this, e);
+                }
+            }
+
+            return _clientSocket.Available > 0;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            Interlocked.Add(ref _datagramsUp, datagrams);
+            Interlocked.Add(ref _bytesUp, bytes);
+            _relay.Metrics.UdpRelayed(upstream: true, datagrams, bytes);
+        }
+    }
+
+    private bool DrainOutbound()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long datagrams = 0;
+        long bytes = 0;
+        Span<byte> source = stackalloc byte[16];
+        try
+        {
+            for (var i = 0; i < DrainBudget; i++)
+            {
+                if (i > 0 && _outboundSocket.Available == 0)
+                {
+                    return false;
+                }
+
+                int received;
+                try
+                {
+                    received = _outboundSocket.ReceiveFrom(buffer.AsSpan(HeaderRoom, BufferSize - HeaderRoom), SocketFlags.None, _remoteFrom);
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+                {
+                    return false;
+                }
+                catch (SocketException e) when (IsTransient(e.SocketErrorCode))
+                {
+                    continue;
+                }
+
+                Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
+                if (received > _relay.Options.MaxDatagramSize)
+                {
+                    _relay.Metrics.UdpDropped(UdpDropReason.TooLarge);
+                    continue;
+                }
+
+                var client = Volatile.Read(ref _clientReturnAddress);
+                if (client is null)
+                {
+                    _relay.Metrics.UdpDropped(UdpDropReason.ClientUnknown);
+                    continue;
+                }
+
+                var addressLength = SocketAddressCodec.Read(_remoteFrom, source, out var port);
+                var family = addressLength == 16 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork;
+                var start = Socks5UdpHeader.WriteBefore(buffer, HeaderRoom, family, source, port);
+                try
+                {
+                    _clientSocket.SendTo(buffer.AsSpan(start, HeaderRoom - start + received), SocketFlags.None, client);
+                    datagrams++;
+                    bytes += received;
+                }
+                catch (SocketException e)
+                {
+                    _relay.Metrics.UdpDropped(e.SocketErrorCode == SocketError.MessageSize ? UdpDropReason.TooLarge : UdpDropReason.SendFailure);
+                }
+            }
+
+            return _outboundSocket.Available > 0;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            Interlocked.Add(ref _datagramsDown, datagrams);
+            Interlocked.Add(ref _bytesDown, bytes);
+            _relay.Metrics.UdpRelayed(upstream: false, datagrams, bytes);
+        }
+    }
+
+    private bool IsFromClient()
+    {
+        Span<byte> source = stackalloc byte[16];
+        var length = SocketAddressCodec.Read(_clientFrom, source, out var port);
+        if (!source[..length].SequenceEqual(_clientAddress))
+        {
+            return false;
+        }
+
+        var expectedPort = _clientPort;
+        if (expectedPort == 0)
+        {
+            // All-zero DST.PORT in the request: the first datagram from the client's IP names its port.
+            _clientPort = port;
+        }
+        else if (port != expectedPort)
+        {
+            return false;
+        }
+
+        if (_clientReturnAddress is null)
+        {
+            var copy = new SocketAddress(_clientFrom.Family, _clientFrom.Size);
+            _clientFrom.Buffer.Span[.._clientFrom.Size].CopyTo(copy.Buffer.Span);
+            Volatile.Write(ref _clientReturnAddress, copy);
+        }
+
+        return true;
+    }
+
+    private void FromClient(byte[] buffer, int length, ref long datagrams, ref long bytes)
+    {
+        var datagram = buffer.AsSpan(0, length);
+        if (Socks5UdpHeader.TryParse(datagram, out var fragment, out var destination, out var headerLength) != UdpHeaderStatus.Valid)
+        {
+            _relay.Metrics.UdpDropped(UdpDropReason.Malformed);
+            return;
+        }
+
+        ReadOnlySpan<byte> payload = datagram[headerLength..];
+        if (fragment != 0)
+        {
+            if (!_relay.Options.Fragmentation)
+            {
+                _relay.Metrics.UdpDropped(UdpDropReason.FragmentDropped);
+                return;
+            }
+
+            FragmentResult result;
+            int assembledLength;
+            int abandoned;
+            lock (_reassemblyLock)
+            {
+                if (IsClosed)
+                {
+                    return;
+                }
+
+                _reassembler ??= new FragmentReassembler(_relay.Options.MaxDatagramSize);
+
+                // The fragment is copied into the queue first, so the whole datagram may be assembled over it.
+                result = _reassembler.Add(fragment, destination, payload, _relay.TimeProvider.GetTimestamp(),
+                    buffer.AsSpan(0, BufferSize), out assembledLength, out var assembledDestination, out abandoned);
+                destination = assembledDestination;
+            }
+
+            _relay.Metrics.UdpDropped(UdpDropReason.FragmentDropped, abandoned + (result == FragmentResult.Dropped ? 1 : 0));
+            if (result != FragmentResult.Complete)
+            {
+                return;
+            }
+
+            payload = buffer.AsSpan(0, assembledLength);
+        }
+
+        if (payload.Length > _relay.Options.MaxDatagramSize)
+        {
+            _relay.Metrics.UdpDropped(UdpDropReason.TooLarge);
+            return;
+        }
+
+        if (SendToDestination(destination, payload))
+        {
+            datagrams++;
+            bytes += payload.Length;
+        }
+    }
+
+    private bool SendToDestination(in Socks5Address destination, ReadOnlySpan<byte> payload)
+    {
+        SocketAddress? target;
+        if (destination.Type == AddressType.DomainName)
+        {
+            if (!_relay.Dns.TryGet(destination.AddressBytes, out var addresses, out var resolution))
+            {
+                Enqueue(destination, payload, resolution!);
+                return false;
+            }
+
+            var address = addresses is null ? null : PickAddress(addresses);
+            if (address is null)
+            {
+                _relay.Metrics.UdpDropped(UdpDropReason.DnsFailure);
+                return false;
+            }
+
+            Span<byte> bytes = stackalloc byte[16];
+            address.TryWriteBytes(bytes, out var written);
+            target = GetTarget(bytes[..written], destination.Port);
+        }
+        else
+        {
+            target = GetTarget(destination.AddressBytes, destination.Port);
+        }
+
+        if (target is null)
+        {
+            _relay.Metrics.UdpDropped(UdpDropReason.Policy);
+            return false;
+        }
+
+        try
+        {
+            _outboundSocket.SendTo(payload, SocketFlags.None, target);
+            return true;
+        }
+        catch (SocketException e)
+        {
+            _relay.Metrics.UdpDropped(e.SocketErrorCode == SocketError.MessageSize ? UdpDropReason.TooLarge : UdpDropReason.SendFailure);
+            return false;
+        }
+    }
+
+    /// <summary>The socket address of an IP destination, built and checked against the rule set once; null when refused.</summary>
+    private SocketAddress? GetTarget(ReadOnlySpan<byte> address, ushort port)
+    {
+        var key = DestinationKey.Create(address, port);
+        lock (_destinations)
+        {
+            if (_destinations.TryGetValue(key, out var target))
+            {
+                return target;
+            }
+
+            var ip = new IPAddress(address);
+            if (_relay.Policy.IsAllowed(ip) && (_outboundIsDualMode || ip.AddressFamily == AddressFamily.InterNetwork))
+            {
+                target = new IPEndPoint(_outboundIsDualMode ? ip.MapToIPv6() : ip, port).Serialize();
+            }
+
+            if (_destinations.Count >= MaxDestinations)
+            {
+                _destinations.Clear();
+            }
+
+            _destinations[key] = target;
+            return target;
+        }
+    }
+
+    private IPAddress? PickAddress(IPAddress[] addresses)
+    {
+        foreach (var address in addresses)
+        {
+            if (_outboundIsDualMode || address.AddressFamily == AddressFamily.InterNetwork)
+            {
+                return address;
+            }
+        }
+
+        return null;
+    }
+
+    private void Enqueue(in Socks5Address destination, ReadOnlySpan<byte> payload, Task<IPAddress[]?> resolution)
+    {
+        var watch = false;
+        lock (_pendingLock)
+        {
+            _pending ??= [];
+            if (IsClosed || _pending.Count >= MaxPendingDatagrams)
+            {
+                _relay.Metrics.UdpDropped(UdpDropReason.DnsFailure);
+                return;
+            }
+
+            var copy = ArrayPool<byte>.Shared.Rent(Math.Max(payload.Length, 1));
+            payload.CopyTo(copy);
+            _pending.Add(new PendingDatagram(copy, payload.Length, destination));
+            _awaitedResolutions ??= [];
+            watch = _awaitedResolutions.Add(resolution);
+        }
+
+        if (watch)
+        {
+            _ = SendWhenResolvedAsync(resolution);
+        }
+    }
+
+    private async Task SendWhenResolvedAsync(Task<IPAddress[]?> resolution)
+    {
+        await ((Task)resolution).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        List<PendingDatagram> ready;
+        lock (_pendingLock)
+        {
+            _awaitedResolutions!.Remove(resolution);
+            if (_pending is null || _pending.Count == 0 || IsClosed)
+            {
+                return;
+            }
+
+            ready = _pending;
+            _pending = null;
+        }
+
+        long datagrams = 0;
+        long bytes = 0;
+        foreach (var item in ready)
+        {
+            // Datagrams for names still resolving go back to the queue; the rest are sent now.
+            try
+            {
+                if (SendToDestination(item.Destination, item.Buffer.AsSpan(0, item.Length)))
+                {
+                    datagrams++;
+                    bytes += item.Length;
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // Closed meanwhile.
+            }
+            catch (Exception e)
+            {
+                _relay.OnInternalError(this, e);
+            }
+
+            ArrayPool<byte>.Shared.Return(item.Buffer);
+        }
+
+        Interlocked.Add(ref _datagramsUp, datagrams);
+        Interlocked.Add(ref _bytesUp, bytes);
+        _relay.Metrics.UdpRelayed(upstream: true, datagrams, bytes);
+    }
+
+    private void ReturnPending(UdpDropReason reason)
+    {
+        lock (_pendingLock)
+        {
+            if (_pending is null)
+            {
+                return;
+            }
+
+            _relay.Metrics.UdpDropped(reason, _pending.Count);
+            foreach (var item in _pending)
+            {
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+            }
+
+            _pending = null;
+        }
+    }
+
+    private void Configure(Socket socket)
+    {
+        socket.Blocking = false;
+        try
+        {
+            socket.ReceiveBufferSize = _relay.Options.SocketReceiveBufferSize;
+            socket.SendBufferSize = _relay.Options.SocketSendBufferSize;
+        }
+        catch (SocketException)
+        {
+            // The kernel caps buffer sizes; what it grants is the best available.
+        }
+    }
+
+    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private static bool IsTransient(SocketError error) =>
+        error is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.HostUnreachable
+            or SocketError.NetworkUnreachable or SocketError.MessageSize;
+}

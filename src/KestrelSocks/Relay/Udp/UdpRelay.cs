@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Net;
+using KestrelSocks.Access;
+using KestrelSocks.Configuration;
+using KestrelSocks.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace KestrelSocks.Relay.Udp;
+
+/// <summary>
+/// The UDP relay, apart from the TCP sessions that ask for associations: it owns the pooled event args, the DNS
+/// cache and every open association, sweeps them for idleness and reassembly timeouts, and closes what is left at
+/// shutdown. Nothing here knows about pipes or Kestrel, so another control channel (UDP over HTTP) can open
+/// associations the same way.
+/// </summary>
+internal sealed class UdpRelay : IHostedService, IDisposable
+{
+    private static readonly TimeSpan s_sweepInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly ConcurrentDictionary<long, UdpAssociation> _associations = new();
+    private readonly ILogger _logger;
+    private ITimer? _sweeper;
+    private long _lastId;
+
+    public UdpRelay(IOptions<KestrelSocksOptions> options, SocksMetrics metrics, DestinationPolicy policy, TimeProvider timeProvider, ILogger<UdpRelay> logger)
+    {
+        Options = options.Value.Udp;
+        Metrics = metrics;
+        Policy = policy;
+        TimeProvider = timeProvider;
+        _logger = logger;
+        ListenAddress = string.IsNullOrEmpty(Options.ListenAddress) ? null : IPAddress.Parse(Options.ListenAddress);
+        AdvertisedAddress = string.IsNullOrEmpty(Options.AdvertisedAddress) ? null : IPAddress.Parse(Options.AdvertisedAddress);
+        IdleTimeoutTicks = (long)(Options.IdleTimeout.TotalSeconds * timeProvider.TimestampFrequency);
+        ReassemblyTimeoutTicks = (long)(Options.ReassemblyTimeout.TotalSeconds * timeProvider.TimestampFrequency);
+        EventArgsPool = new UdpEventArgsPool(maxPooled: 4096);
+        Dns = new UdpDnsCache(timeProvider, Options.DnsCacheTtl);
+    }
+
+    public UdpOptions Options { get; }
+
+    public bool Enabled => Options.Enabled;
+
+    public SocksMetrics Metrics { get; }
+
+    public DestinationPolicy Policy { get; }
+
+    public TimeProvider TimeProvider { get; }
+
+    public IPAddress? ListenAddress { get; }
+
+    public IPAddress? AdvertisedAddress { get; }
+
+    public long IdleTimeoutTicks { get; }
+
+    public long ReassemblyTimeoutTicks { get; }
+
+    public UdpEventArgsPool EventArgsPool { get; }
+
+    public UdpDnsCache Dns { get; }
+
+    public int ActiveAssociations => _associations.Count;
+
+    /// <summary>Opens an association and starts relaying. Throws <see cref="System.Net.Sockets.SocketException"/> when its sockets cannot be bound.</summary>
+    public UdpAssociation Open(UdpAssociationSettings settings)
+    {
+        var association = new UdpAssociation(this, settings, Interlocked.Increment(ref _lastId));
+        _associations[association.Id] = association;
+        Metrics.UdpAssociationStarted();
+        association.Start();
+        return association;
+    }
+
+    /// <summary>The address to announce in BND.ADDR for an association.</summary>
+    public IPAddress GetAnnouncedAddress(UdpAssociation association, IPAddress controlLocalAddress)
+    {
+        if (AdvertisedAddress is not null)
+        {
+            return AdvertisedAddress;
+        }
+
+        var bound = association.RelayEndPoint.Address;
+        return bound.Equals(IPAddress.Any) || bound.Equals(IPAddress.IPv6Any) ? controlLocalAddress : bound;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _sweeper = TimeProvider.CreateTimer(static state => ((UdpRelay)state!).Sweep(), this, s_sweepInterval, s_sweepInterval);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Kestrel stops first and drains the control connections, which close their associations; this ends the rest.
+        _sweeper?.Dispose();
+        foreach (var association in _associations.Values)
+        {
+            association.Close(UdpAssociationEnd.Shutdown);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _sweeper?.Dispose();
+        EventArgsPool.Dispose();
+    }
+
+    internal void OnClosed(UdpAssociation association, UdpAssociationEnd reason)
+    {
+        _associations.TryRemove(association.Id, out _);
+        var age = association.Age;
+        Metrics.UdpAssociationEnded(reason, age);
+        SocksLog.UdpAssociationEnded(_logger, association.Id, association.Settings.ConnectionId, association.Settings.User,
+            association.RelayEndPoint, MetricNames.GetAssociationEndName(reason), association.DatagramsUp, association.BytesUp,
+            association.DatagramsDown, association.BytesDown, (long)age.TotalMilliseconds);
+    }
+
+    internal void OnInternalError(UdpAssociation association, Exception exception)
+    {
+        Metrics.UdpDropped(UdpDropReason.InternalError);
+        SocksLog.UdpDatagramFailed(_logger, association.Id, exception);
+    }
+
+    private void Sweep()
+    {
+        var now = TimeProvider.GetTimestamp();
+        foreach (var association in _associations.Values)
+        {
+            try
+            {
+                association.Sweep(now);
+            }
+            catch (Exception e)
+            {
+                // A timer callback that throws ends the process; one association's failure must not.
+                SocksLog.UdpDatagramFailed(_logger, association.Id, e);
+            }
+        }
+    }
+}
