@@ -5,8 +5,9 @@ using Xunit.Abstractions;
 namespace KestrelSocks.FunctionalTests;
 
 /// <summary>
-/// BIND and UDP ASSOCIATE are answered with REP 07 until they are implemented, as RFC 1928 allows. These tests pin
-/// today's behaviour on purpose: when either command lands, replace its test here with real BIND or UDP tests.
+/// BIND and UDP ASSOCIATE are implemented (see the Bind and Udp folders) but each can be switched off by
+/// configuration; then it is answered with REP 07, like a command the server does not know (which
+/// <see cref="ReplyCodeTests.UnknownCommand_RepliesCommandNotSupported"/> covers).
 /// </summary>
 public sealed class NotYetImplementedCommandTests
 {
@@ -18,20 +19,22 @@ public sealed class NotYetImplementedCommandTests
     }
 
     [Fact]
-    public async Task Bind_NotImplementedYet_RepliesCommandNotSupported()
+    public async Task Bind_DisabledByConfiguration_RepliesCommandNotSupported()
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Bind:Enabled=false");
 
         await ReplyCodeTests.AssertRequestFailsAsync(host, Socks5Command.Bind, ReplyCode.CommandNotSupported);
         await host.AssertMetricAsync(1, "kestrelsocks_sessions_total", ("socks_command", "bind"), ("socks_reply", "command_not_supported"));
+        await host.AssertMetricAsync(0, "kestrelsocks_bind_sessions_total");
     }
 
     [Fact]
-    public async Task UdpAssociate_NotImplementedYet_RepliesCommandNotSupported()
+    public async Task UdpAssociate_DisabledByConfiguration_RepliesCommandNotSupported()
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:Enabled=false");
 
         await ReplyCodeTests.AssertRequestFailsAsync(host, Socks5Command.UdpAssociate, ReplyCode.CommandNotSupported);
         await host.AssertMetricAsync(1, "kestrelsocks_sessions_total", ("socks_command", "udp_associate"), ("socks_reply", "command_not_supported"));
+        await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
     }
 }
