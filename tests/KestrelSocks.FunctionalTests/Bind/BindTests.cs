@@ -137,6 +137,40 @@ public sealed class BindTests
         Assert.Equal("and back"u8.ToArray(), await LoopbackPeer.ReceiveExactlyAsync(peer, 8));
     }
 
+    [Fact]
+    public async Task Bind_IPv4PeerOverIPv6ControlConnection_ListensOnIPv4OnTheRouteToThePeer()
+    {
+        Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0");
+        await using var control = await RequestBindAsync(host.SocksEndPoint, new IPEndPoint(IPAddress.Loopback, 0));
+
+        // An IPv4 peer needs an IPv4 address to connect to: the one the proxy would reach it from, not [::1].
+        var listening = await ReadFirstReplyAsync(control);
+        Assert.Equal(IPAddress.Loopback, listening.Address);
+
+        using var peer = await LoopbackPeer.ConnectAsync(listening);
+        var second = await control.ReadReplyAsync();
+        Assert.Equal(ReplyCode.Succeeded, second.Reply);
+        Assert.Equal(peer.LocalEndPoint, new IPEndPoint(second.BoundAddress.ToIPAddress(), second.BoundAddress.Port));
+        await LoopbackPeer.SendAllAsync(peer, "IPv4 peer"u8.ToArray());
+        Assert.Equal("IPv4 peer"u8.ToArray(), await control.ReceiveExactlyAsync(9));
+    }
+
+    [Fact]
+    public async Task Bind_UnspecifiedIPv4AddressOverIPv6ControlConnection_AnnouncesAnAddressItListensOn()
+    {
+        Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0");
+
+        // 0.0.0.0 names no peer, so its family says nothing: the proxy answers in the family the client reached it with.
+        await using var control = await RequestBindAsync(host.SocksEndPoint, new IPEndPoint(IPAddress.Any, 0));
+        var listening = await ReadFirstReplyAsync(control);
+        Assert.Equal(IPAddress.IPv6Loopback, listening.Address);
+
+        using var peer = await LoopbackPeer.ConnectAsync(listening);
+        Assert.Equal(ReplyCode.Succeeded, (await control.ReadReplyAsync()).Reply);
+    }
+
     /// <summary>Greets without authentication and sends BIND naming <paramref name="expectedPeer"/> (0.0.0.0 or :: for anyone).</summary>
     internal static async Task<SocksTestClient> RequestBindAsync(IPEndPoint proxy, IPEndPoint expectedPeer)
     {

@@ -62,6 +62,21 @@ public sealed class UdpAssociateTests
     }
 
     [Fact]
+    public async Task Associate_IPv4ClientOverIPv6ControlConnection_RelayIsIPv4OnTheRouteToTheClient()
+    {
+        Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0");
+        await using var echo = UdpEchoServer.Start();
+        await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+
+        // The client declares an IPv4 socket: the relay must announce an IPv4 address it listens on, not [::1].
+        using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
+
+        Assert.Equal(IPAddress.Loopback, association.RelayEndPoint.Address);
+        await association.EchoAsync(echo.EndPoint, "IPv4 datagrams, IPv6 control"u8.ToArray());
+    }
+
+    [Fact]
     public async Task Associate_IPv4Association_ReachesIPv6Destination()
     {
         Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
