@@ -123,8 +123,8 @@ internal sealed class UdpAssociationClient : IDisposable
     }
 
     /// <summary>Sends <paramref name="payload"/> to an echo server and asserts that exactly it comes back, from that server.</summary>
-    public async Task<RelayedDatagram> EchoAsync(IPEndPoint echoServer, byte[] payload) =>
-        await EchoAsync(Socks5Address.FromEndPoint(echoServer), payload, echoServer);
+    public Task<RelayedDatagram> EchoAsync(IPEndPoint echoServer, byte[] payload) =>
+        EchoAsync(Socks5Address.FromEndPoint(echoServer), payload, echoServer);
 
     /// <summary>Sends <paramref name="payload"/> to <paramref name="destination"/> (a name, say) and asserts it comes back from <paramref name="expectedSource"/>.</summary>
     public async Task<RelayedDatagram> EchoAsync(Socks5Address destination, byte[] payload, IPEndPoint expectedSource)

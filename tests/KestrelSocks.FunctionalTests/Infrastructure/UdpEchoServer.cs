@@ -11,60 +11,96 @@ namespace KestrelSocks.FunctionalTests.Infrastructure;
 /// </summary>
 internal sealed class UdpEchoServer : IAsyncDisposable
 {
-    private readonly Socket _socket;
+    private readonly Socket[] _sockets;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<byte[]> _received = new();
-    private Task _loop = Task.CompletedTask;
+    private Task[] _loops = [];
 
-    private UdpEchoServer(IPAddress address)
+    private UdpEchoServer(Socket[] sockets)
     {
-        _socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            // Room for a burst from many associations at once; the kernel caps it at net.core.rmem_max.
-            _socket.ReceiveBufferSize = 4 * 1024 * 1024;
-            _socket.Bind(new IPEndPoint(address, 0));
-        }
-        catch
-        {
-            _socket.Dispose();
-            throw;
-        }
-
-        EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _sockets = sockets;
+        EndPoints = [.. sockets.Select(s => (IPEndPoint)s.LocalEndPoint!)];
     }
 
-    public IPEndPoint EndPoint { get; }
+    /// <summary>Where the server listens; the IPv4 one first when it listens on both loopbacks.</summary>
+    public IPEndPoint EndPoint => EndPoints[0];
+
+    public IReadOnlyList<IPEndPoint> EndPoints { get; }
 
     /// <summary>Every payload received so far, in arrival order.</summary>
     public IReadOnlyCollection<byte[]> Received => _received;
 
-    public static UdpEchoServer Start(IPAddress? address = null)
+    public static UdpEchoServer Start(IPAddress? address = null) => Run([Bind(new IPEndPoint(address ?? IPAddress.Loopback, 0))]);
+
+    /// <summary>
+    /// One port on 127.0.0.1 and on ::1, for a destination given by name: "localhost" resolves to either first,
+    /// depending on the machine's hosts file, and the relay sends to the first address it gets.
+    /// </summary>
+    public static UdpEchoServer StartOnBothLoopbacks()
     {
-        var server = new UdpEchoServer(address ?? IPAddress.Loopback);
-        server._loop = server.EchoLoopAsync();
-        return server;
+        for (var attempt = 0; ; attempt++)
+        {
+            var ipv6 = Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+            try
+            {
+                var ipv4 = Bind(new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)ipv6.LocalEndPoint!).Port));
+                return Run([ipv4, ipv6]);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && attempt < 20)
+            {
+                // Another socket has that port on 127.0.0.1: try another one.
+                ipv6.Dispose();
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
-        _socket.Dispose();
-        await _loop.WaitAsync(TestTimeouts.Default);
+        foreach (var socket in _sockets)
+        {
+            socket.Dispose();
+        }
+
+        await Task.WhenAll(_loops).WaitAsync(TestTimeouts.Default);
         _stopping.Dispose();
     }
 
-    private async Task EchoLoopAsync()
+    private static UdpEchoServer Run(Socket[] sockets)
+    {
+        var server = new UdpEchoServer(sockets);
+        server._loops = [.. sockets.Select(server.EchoLoopAsync)];
+        return server;
+    }
+
+    private static Socket Bind(IPEndPoint endPoint)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            // Room for a burst from many associations at once; the kernel caps it at net.core.rmem_max.
+            socket.ReceiveBufferSize = 4 * 1024 * 1024;
+            socket.Bind(endPoint);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task EchoLoopAsync(Socket socket)
     {
         // The largest UDP payload fits, so nothing is ever truncated.
         var buffer = new byte[64 * 1024];
-        var from = new SocketAddress(_socket.AddressFamily);
+        var from = new SocketAddress(socket.AddressFamily);
         while (true)
         {
             int received;
             try
             {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stopping.Token);
+                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stopping.Token);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
             {
@@ -79,7 +115,7 @@ internal sealed class UdpEchoServer : IAsyncDisposable
             _received.Enqueue(buffer.AsSpan(0, received).ToArray());
             try
             {
-                await _socket.SendToAsync(buffer.AsMemory(0, received), SocketFlags.None, from, _stopping.Token);
+                await socket.SendToAsync(buffer.AsMemory(0, received), SocketFlags.None, from, _stopping.Token);
             }
             catch (SocketException)
             {

@@ -97,14 +97,18 @@ public sealed class UdpAssociateTests
     public async Task Associate_DomainNameDestination_IsResolvedByTheRelay()
     {
         await using var host = await ProxyHost.StartAsync(_output);
-        await using var echo = UdpEchoServer.Start(IPAddress.Loopback);
+        await using var echo = UdpEchoServer.StartOnBothLoopbacks();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
         var byName = Socks5Address.FromDomainName("localhost", (ushort)echo.EndPoint.Port);
 
-        // The first datagram waits for the resolver; the second hits the relay's cache. Replies name the IP that answered.
-        await association.EchoAsync(byName, "resolved"u8.ToArray(), echo.EndPoint);
-        await association.EchoAsync(byName, "cached"u8.ToArray(), echo.EndPoint);
+        // The first datagram waits for the resolver; the second hits the relay's cache. Replies name the IP that
+        // answered, 127.0.0.1 or ::1 depending on the hosts file, and never a name.
+        await association.SendAsync(byName, "resolved"u8);
+        var resolved = await association.ReceiveAsync();
+        Assert.Equal("resolved"u8.ToArray(), resolved.Payload);
+        Assert.Contains(resolved.SourceEndPoint, echo.EndPoints);
+        await association.EchoAsync(byName, "cached"u8.ToArray(), resolved.SourceEndPoint);
         await host.AssertMetricAsync(0, "kestrelsocks_udp_drops_total");
     }
 

@@ -34,15 +34,16 @@ public sealed class UdpDropTests
         await association.EchoAsync(echo.EndPoint, "the client speaks first"u8.ToArray());
 
         // Same IP, another port; then another loopback IP altogether. Both send perfectly good datagrams.
-        using var samePortRange = BindUdp(IPAddress.Loopback);
+        using var sameAddress = BindUdp(IPAddress.Loopback);
         using var otherAddress = BindUdp(IPAddress.Parse("127.0.0.2"));
         var intruder = UdpAssociationClient.Datagram(Socks5Address.FromEndPoint(echo.EndPoint), "let me in"u8);
-        await samePortRange.SendToAsync(intruder, association.RelayEndPoint);
-        await otherAddress.SendToAsync(intruder, association.RelayEndPoint);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        await sameAddress.SendToAsync(intruder, association.RelayEndPoint, timeout.Token);
+        await otherAddress.SendToAsync(intruder, association.RelayEndPoint, timeout.Token);
 
         await host.AssertMetricAsync(2, "kestrelsocks_udp_drops_total", ("socks_drop_reason", "wrong_source"));
         await AssertOnlySentinelDeliveredAsync(association, echo, alreadyDelivered: 1);
-        Assert.Equal(0, samePortRange.Available);
+        Assert.Equal(0, sameAddress.Available);
         Assert.Equal(0, otherAddress.Available);
     }
 

@@ -103,9 +103,9 @@ public sealed class UdpLifetimeTests
         await association.SendAsync(echo.EndPoint, "after the end"u8);
 
         using var probe = new Socket(association.RelayEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        await probe.ConnectAsync(association.RelayEndPoint);
-        await probe.SendAsync(UdpAssociationClient.Datagram(Socks5Address.FromEndPoint(echo.EndPoint), "probe"u8));
         using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        await probe.ConnectAsync(association.RelayEndPoint, timeout.Token);
+        await probe.SendAsync(UdpAssociationClient.Datagram(Socks5Address.FromEndPoint(echo.EndPoint), "probe"u8), timeout.Token);
         var refused = await Assert.ThrowsAsync<SocketException>(async () => await probe.ReceiveAsync(new byte[64], SocketFlags.None, timeout.Token));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
 
