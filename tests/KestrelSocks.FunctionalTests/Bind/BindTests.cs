@@ -106,7 +106,7 @@ public sealed class BindTests
     public async Task Bind_ClientClosesWhileWaiting_ReleasesThePortAndCounts()
     {
         await using var host = await ProxyHost.StartAsync(_output);
-        var control = await RequestBindAsync(host.SocksEndPoint, new IPEndPoint(IPAddress.Loopback, 0));
+        await using var control = await RequestBindAsync(host.SocksEndPoint, new IPEndPoint(IPAddress.Loopback, 0));
         var listening = await ReadFirstReplyAsync(control);
 
         await control.DisposeAsync();

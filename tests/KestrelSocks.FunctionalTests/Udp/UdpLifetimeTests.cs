@@ -27,7 +27,7 @@ public sealed class UdpLifetimeTests
     {
         await using var host = await ProxyHost.StartAsync(_output);
         await using var echo = UdpEchoServer.Start();
-        var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+        await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
         await association.EchoAsync(echo.EndPoint, "while the control connection lives"u8.ToArray());
         await host.AssertMetricAsync(1, "kestrelsocks_udp_associations_active");
