@@ -52,10 +52,11 @@ internal sealed class BindCommand
             return;
         }
 
+        // A named peer decides the family; all zeros name no peer, so the client gets the family it reached us with.
         var family = request.Destination.Type switch
         {
-            AddressType.IPv4 => AddressFamily.InterNetwork,
-            AddressType.IPv6 => AddressFamily.InterNetworkV6,
+            AddressType.IPv4 when !request.Destination.IsUnspecifiedIP => AddressFamily.InterNetwork,
+            AddressType.IPv6 when !request.Destination.IsUnspecifiedIP => AddressFamily.InterNetworkV6,
             _ => controlLocal.AddressFamily,
         };
 
@@ -63,7 +64,7 @@ internal sealed class BindCommand
         IPEndPoint listening;
         try
         {
-            PortRangeBinder.Bind(listener, ChooseListenAddress(family, controlLocal), _options.PortRangeStart, _options.PortRangeEnd);
+            PortRangeBinder.Bind(listener, ChooseListenAddress(family, controlLocal, expectedPeers), _options.PortRangeStart, _options.PortRangeEnd);
             listener.Listen(1);
             listening = (IPEndPoint)listener.LocalEndPoint!;
         }
@@ -191,7 +192,8 @@ internal sealed class BindCommand
         return Array.ConvertAll(addresses, a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a);
     }
 
-    private IPAddress ChooseListenAddress(AddressFamily family, IPAddress controlLocal)
+    /// <summary>Throws <see cref="SocketException"/> when the peer the client named cannot be reached from here.</summary>
+    private IPAddress ChooseListenAddress(AddressFamily family, IPAddress controlLocal, IPAddress[]? expectedPeers)
     {
         if (_listenAddress is not null && _listenAddress.AddressFamily == family)
         {
@@ -203,6 +205,10 @@ internal sealed class BindCommand
             return controlLocal;
         }
 
-        return family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+        // The client named a peer of the other family than its control connection's. The wildcard address would be
+        // announced as the control connection's address, of the wrong family; the route to the peer names one the peer
+        // can reach.
+        var peer = Array.Find(expectedPeers ?? [], a => a.AddressFamily == family);
+        return peer is not null ? LocalRoute.GetSourceAddress(peer) : throw new SocketException((int)SocketError.AddressFamilyNotSupported);
     }
 }

@@ -68,7 +68,10 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         var relayAddress = relay.ListenAddress ?? Normalize(settings.ControlLocalAddress);
         if (relayAddress.AddressFamily != clientAddress.AddressFamily)
         {
-            relayAddress = clientAddress.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            // The client declared an address of the other family than its control connection's. The wildcard address
+            // would be announced as the control connection's address, of the wrong family; the route to the client
+            // names one of the right family that the client can reach.
+            relayAddress = Sockets.LocalRoute.GetSourceAddress(clientAddress);
         }
 
         _clientSocket = new Socket(relayAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);

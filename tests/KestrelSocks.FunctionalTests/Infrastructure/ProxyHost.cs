@@ -1,0 +1,116 @@
+using System.Net;
+using KestrelSocks.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Exporter;
+using Xunit.Abstractions;
+
+namespace KestrelSocks.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// The real proxy host, built by <see cref="KestrelSocksApplication.Build"/> exactly as the executable builds it, listening
+/// for SOCKS and for admin HTTP on loopback port 0. Settings are command-line arguments such as
+/// <c>--KestrelSocks:Limits:HandshakeTimeout=00:00:01</c>; later ones win.
+/// </summary>
+internal sealed class ProxyHost : IAsyncDisposable
+{
+    private readonly HttpClient _http;
+    private bool _stopped;
+
+    private ProxyHost(WebApplication app, IPEndPoint socks, IPEndPoint admin, TestLogSink logs)
+    {
+        App = app;
+        SocksEndPoint = socks;
+        AdminEndPoint = admin;
+        Logs = logs;
+        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false })
+        {
+            BaseAddress = new Uri($"http://{admin}/"),
+            Timeout = TestTimeouts.Default,
+        };
+    }
+
+    public WebApplication App { get; }
+
+    public IPEndPoint SocksEndPoint { get; }
+
+    public IPEndPoint AdminEndPoint { get; }
+
+    public TestLogSink Logs { get; }
+
+    public static Task<ProxyHost> StartAsync(ITestOutputHelper? output, params string[] settings) =>
+        StartAsync(output, settings, configure: null);
+
+    public static async Task<ProxyHost> StartAsync(ITestOutputHelper? output, IEnumerable<string> settings, Action<WebApplicationBuilder>? configure)
+    {
+        string[] args = ["--KestrelSocks:Listen:0=127.0.0.1:0", "--KestrelSocks:Admin:Listen:0=127.0.0.1:0", .. settings];
+        var logs = new TestLogSink(output);
+        var app = KestrelSocksApplication.Build(args, builder =>
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddFilter("KestrelSocks", LogLevel.Debug);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+            builder.Logging.AddProvider(logs);
+
+            // Every scrape sees the counters as they are now, not a copy cached for a few hundred milliseconds.
+            builder.Services.Configure<PrometheusAspNetCoreOptions>(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+            configure?.Invoke(builder);
+        });
+
+        try
+        {
+            await app.StartAsync().WaitAsync(TestTimeouts.Default);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        var endPoints = app.Services.GetRequiredService<SocksEndPoints>();
+        return new ProxyHost(app, endPoints.Socks[0], endPoints.Admin[0], logs);
+    }
+
+    /// <summary>GET on the admin listener.</summary>
+    public Task<HttpResponseMessage> GetAdminAsync(string path) => _http.GetAsync(new Uri(path, UriKind.Relative));
+
+    public async Task<MetricsSnapshot> ScrapeMetricsAsync()
+    {
+        var text = await _http.GetStringAsync(new Uri("metrics", UriKind.Relative));
+        return MetricsSnapshot.Parse(text);
+    }
+
+    /// <summary>Scrapes until the summed value of <paramref name="name"/> with <paramref name="labels"/> equals <paramref name="expected"/>.</summary>
+    public async Task AssertMetricAsync(double expected, string name, params (string Name, string Value)[] labels)
+    {
+        var last = double.NaN;
+        await Eventually.AssertAsync(
+            async () =>
+            {
+                last = (await ScrapeMetricsAsync()).Sum(name, labels);
+                return last == expected;
+            },
+            () => $"{name}{{{string.Join(",", labels.Select(l => $"{l.Name}=\"{l.Value}\""))}}} is {last}, expected {expected}");
+    }
+
+    /// <summary>Stops the host as a SIGTERM would: Kestrel unbinds, asks every connection to close, and waits up to the drain timeout.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        _stopped = true;
+        return App.StopAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        if (!_stopped)
+        {
+            // Tests close their clients first; a session still open here is cut short rather than drained.
+            using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+            await StopAsync(timeout.Token).WaitAsync(TestTimeouts.Long);
+        }
+
+        await App.DisposeAsync();
+    }
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace KestrelSocks.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// The built server executable as a real process: <c>dotnet KestrelSocks.Server.dll</c> from the test output folder
+/// (the project reference copies it there), with its standard output and error captured line by line.
+/// </summary>
+internal sealed partial class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _lineArrived = new(0);
+
+    private ServerProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string StandardError
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public string AllOutput => StandardOutput + StandardError;
+
+    /// <summary>Starts the server with loopback port-0 listeners, then <paramref name="settings"/> (later settings win).</summary>
+    public static ServerProcess Start(params string[] settings)
+    {
+        var directory = AppContext.BaseDirectory;
+        var serverDll = Path.Combine(directory, "KestrelSocks.Server.dll");
+        Assert.True(File.Exists(serverDll), $"{serverDll} is missing: the project reference to KestrelSocks.Server should copy it next to the tests.");
+
+        var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(serverDll);
+        startInfo.ArgumentList.Add("--KestrelSocks:Listen:0=127.0.0.1:0");
+        startInfo.ArgumentList.Add("--KestrelSocks:Admin:Listen:0=127.0.0.1:0");
+        foreach (var setting in settings)
+        {
+            startInfo.ArgumentList.Add(setting);
+        }
+
+        // The same defaults as a plain "dotnet KestrelSocks.Server.dll", whatever the test runner's environment says.
+        startInfo.Environment.Remove("ASPNETCORE_ENVIRONMENT");
+        startInfo.Environment.Remove("DOTNET_ENVIRONMENT");
+        startInfo.Environment.Remove("ASPNETCORE_URLS");
+
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        var server = new ServerProcess(process);
+        process.OutputDataReceived += (_, e) => server.Append(server._stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(server._stderr, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>Waits for the process to end by itself and returns its exit code, with all of its output read.</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        using var timeout = new CancellationTokenSource(TestTimeouts.Long);
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Waits until the output contains <paramref name="text"/>.</summary>
+    public async Task WaitForOutputAsync(string text)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (!AllOutput.Contains(text, StringComparison.Ordinal))
+        {
+            var left = TestTimeouts.Long - stopwatch.Elapsed;
+            if (_process.HasExited || left <= TimeSpan.Zero)
+            {
+                // One last look: the final lines may have landed with the exit.
+                if (AllOutput.Contains(text, StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                Assert.Fail($"The server never wrote '{text}' (exited: {_process.HasExited}). Output so far:{Environment.NewLine}{AllOutput}");
+            }
+
+            await _lineArrived.WaitAsync(left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>The SOCKS endpoint the server reports once it listens.</summary>
+    public async Task<IPEndPoint> WaitForSocksEndPointAsync()
+    {
+        const string Prefix = "Listening for SOCKS5 on ";
+        await WaitForOutputAsync(Prefix);
+        var match = SocksListening().Match(AllOutput);
+        Assert.True(match.Success, AllOutput);
+        return new IPEndPoint(IPAddress.Parse(match.Groups["address"].Value), int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+
+        _process.Dispose();
+        _lineArrived.Dispose();
+    }
+
+    private void Append(StringBuilder target, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            target.AppendLine(line);
+        }
+
+        _lineArrived.Release();
+    }
+
+    [GeneratedRegex(@"Listening for SOCKS5 on (?<address>[0-9.]+):(?<port>\d+)")]
+    private static partial Regex SocksListening();
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using KestrelSocks.FunctionalTests.Infrastructure;
+using KestrelSocks.Protocol;
+using KestrelSocks.Relay.Udp;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace KestrelSocks.FunctionalTests.Udp;
+
+/// <summary>
+/// How associations end: with their control connection (RFC 1928), or when idle, in which case the control
+/// connection ends with the last of them. Either way the relay port closes and the pooled event args come back.
+/// </summary>
+public sealed class UdpLifetimeTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public UdpLifetimeTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
+    [Fact]
+    public async Task ControlConnectionClosed_EndsTheAssociation_AndLaterDatagramsGetNoReply()
+    {
+        await using var host = await ProxyHost.StartAsync(_output);
+        await using var echo = UdpEchoServer.Start();
+        await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+        using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
+        await association.EchoAsync(echo.EndPoint, "while the control connection lives"u8.ToArray());
+        await host.AssertMetricAsync(1, "kestrelsocks_udp_associations_active");
+
+        await control.DisposeAsync();
+
+        await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
+        await host.AssertMetricAsync(1, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "control_closed"));
+        await AssertRelayPortClosedAsync(association, echo);
+        await AssertEventArgsReturnedAsync(host);
+    }
+
+    [Fact]
+    public async Task IdleAssociation_Ends_AndTakesItsControlConnectionWithIt()
+    {
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:IdleTimeout=00:00:01");
+        await using var echo = UdpEchoServer.Start();
+        await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+        using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
+        await association.EchoAsync(echo.EndPoint, "then silence"u8.ToArray());
+        var lastActivity = Stopwatch.StartNew();
+
+        // The proxy closes the control connection itself, cleanly, once the association idled out.
+        var end = await control.ReadUntilClosedAsync();
+
+        Assert.Empty(end.Data);
+        Assert.False(end.WasReset, "The control connection should end with FIN, not RST.");
+        Assert.True(lastActivity.Elapsed >= TimeSpan.FromMilliseconds(900), $"Closed {lastActivity.Elapsed} after the last datagram, before the 1 s idle timeout.");
+        await host.AssertMetricAsync(1, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout"));
+        await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
+        await AssertRelayPortClosedAsync(association, echo);
+        await AssertEventArgsReturnedAsync(host);
+    }
+
+    [Fact]
+    public async Task OneOfTwoAssociationsIdlesOut_TheControlConnectionStaysUntilTheOtherDoes()
+    {
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:IdleTimeout=00:00:01");
+        await using var echo = UdpEchoServer.Start();
+        await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+        using var quiet = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
+        using var busy = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
+        await quiet.EchoAsync(echo.EndPoint, "then silence"u8.ToArray());
+
+        // Keep one association busy, back to back with no pauses, until the other is seen to have idled out.
+        var deadline = Stopwatch.StartNew();
+        var round = 0;
+        while ((await host.ScrapeMetricsAsync()).Sum("kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout")) == 0)
+        {
+            Assert.True(deadline.Elapsed < TestTimeouts.Default, "The quiet association never idled out.");
+            await busy.EchoAsync(echo.EndPoint, BitConverter.GetBytes(round++));
+        }
+
+        await host.AssertMetricAsync(1, "kestrelsocks_udp_associations_active");
+        await busy.EchoAsync(echo.EndPoint, "still here"u8.ToArray());
+        Assert.False(control.Socket.Poll(0, SelectMode.SelectRead), "The control connection was closed while an association was still active.");
+        await AssertRelayPortClosedAsync(quiet, echo);
+
+        // Now the busy one falls silent too, and the control connection goes with it.
+        var end = await control.ReadUntilClosedAsync();
+        Assert.Empty(end.Data);
+        await host.AssertMetricAsync(2, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout"));
+        await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
+    }
+
+    /// <summary>
+    /// Proves the relay port is gone, so nothing sent to it can be answered: a datagram from the client gets no reply,
+    /// and a connected probe sending to the port gets ICMP port unreachable back (ECONNREFUSED) instead of silence.
+    /// </summary>
+    private static async Task AssertRelayPortClosedAsync(UdpAssociationClient association, UdpEchoServer echo)
+    {
+        var deliveredBefore = echo.Received.Count;
+        await association.SendAsync(echo.EndPoint, "after the end"u8);
+
+        using var probe = new Socket(association.RelayEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        await probe.ConnectAsync(association.RelayEndPoint, timeout.Token);
+        await probe.SendAsync(UdpAssociationClient.Datagram(Socks5Address.FromEndPoint(echo.EndPoint), "probe"u8), timeout.Token);
+        var refused = await Assert.ThrowsAsync<SocketException>(async () => await probe.ReceiveAsync(new byte[64], SocketFlags.None, timeout.Token));
+        // Linux reports the ICMP error as ECONNREFUSED; Windows as WSAECONNRESET.
+        Assert.True(refused.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset, $"The probe failed with {refused.SocketErrorCode}.");
+
+        // The client's datagram went before the probe's on the same loopback path; it met the same closed port.
+        Assert.Equal(0, association.Socket.Available);
+        Assert.Equal(deliveredBefore, echo.Received.Count);
+    }
+
+    private static async Task AssertEventArgsReturnedAsync(ProxyHost host)
+    {
+        var pool = host.App.Services.GetRequiredService<UdpRelay>().EventArgsPool;
+        await Eventually.AssertAsync(() => pool.Outstanding == 0, () => $"{pool.Outstanding} readiness event args were never returned to the pool.");
+    }
+}
