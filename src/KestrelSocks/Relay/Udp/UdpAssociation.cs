@@ -362,7 +362,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         Span<byte> source = stackalloc byte[16];
         var addressLength = SocketAddressCodec.Read(family, sourceName, source, out var port);
         var start = Socks5UdpHeader.WriteBefore(slot, HeaderRoom, addressLength == 16 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, source, port);
-        Send(_clientSocket, slot[start..(HeaderRoom + length)], client, ref relayed);
+        Send(_clientSocket, slot[start..(HeaderRoom + length)], length, client, ref relayed);
     }
 
     private bool IsFromClient(AddressFamily family, ReadOnlySpan<byte> sourceName)
@@ -448,7 +448,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
 
         if (TryGetTarget(destination, payload, out var target))
         {
-            Send(_outboundSocket, payload, target, ref relayed);
+            Send(_outboundSocket, payload, payload.Length, target, ref relayed);
         }
     }
 
@@ -494,15 +494,18 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         return true;
     }
 
-    /// <summary>Sends now, or queues on the batch when the drain is batched (the payload then lies in the batch's slots).</summary>
-    private void Send(Socket socket, ReadOnlySpan<byte> payload, SocketAddress target, ref Relayed relayed)
+    /// <summary>
+    /// Sends now, or queues on the batch when the drain is batched (the datagram then lies in the batch's slots).
+    /// <paramref name="payloadLength"/> is what counts as relayed: the datagram without its SOCKS header.
+    /// </summary>
+    private void Send(Socket socket, ReadOnlySpan<byte> datagram, int payloadLength, SocketAddress target, ref Relayed relayed)
     {
         if (relayed.Batch is { } batch && OperatingSystem.IsLinux())
         {
-            if (!batch.TryQueue(payload, target.Buffer.Span[..target.Size]))
+            if (!batch.TryQueue(datagram, payloadLength, target.Buffer.Span[..target.Size]))
             {
                 relayed.Flush(socket, _relay.Metrics);
-                batch.TryQueue(payload, target.Buffer.Span[..target.Size]);
+                batch.TryQueue(datagram, payloadLength, target.Buffer.Span[..target.Size]);
             }
 
             return;
@@ -510,9 +513,9 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
 
         try
         {
-            socket.SendTo(payload, SocketFlags.None, target);
+            socket.SendTo(datagram, SocketFlags.None, target);
             relayed.Datagrams++;
-            relayed.Bytes += payload.Length;
+            relayed.Bytes += payloadLength;
         }
         catch (SocketException e)
         {
@@ -629,7 +632,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                 var payload = item.Buffer.AsSpan(0, item.Length);
                 if (TryGetTarget(item.Destination, payload, out var target))
                 {
-                    Send(_outboundSocket, payload, target, ref relayed);
+                    Send(_outboundSocket, payload, payload.Length, target, ref relayed);
                 }
             }
             catch (ObjectDisposedException)

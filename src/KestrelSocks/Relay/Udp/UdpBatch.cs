@@ -33,6 +33,7 @@ internal sealed unsafe partial class UdpBatch
     private readonly MessageHeader* _send;
     private readonly IoVector* _sendVectors;
     private readonly byte* _sendNames;
+    private readonly int[] _payloadLengths = new int[Slots];
     private int _queued;
 
     private UdpBatch()
@@ -112,10 +113,11 @@ internal sealed unsafe partial class UdpBatch
     }
 
     /// <summary>
-    /// Queues <paramref name="payload"/>, which must lie in this batch's slots, for <paramref name="destination"/>
-    /// (a native sockaddr). False when the queue is full: flush first.
+    /// Queues <paramref name="datagram"/>, which must lie in this batch's slots, for <paramref name="destination"/>
+    /// (a native sockaddr). <paramref name="payloadLength"/> is what it counts as relayed once sent (the payload
+    /// without a SOCKS header). False when the queue is full: flush first.
     /// </summary>
-    public bool TryQueue(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> destination)
+    public bool TryQueue(ReadOnlySpan<byte> datagram, int payloadLength, ReadOnlySpan<byte> destination)
     {
         if (_queued == Slots)
         {
@@ -123,9 +125,10 @@ internal sealed unsafe partial class UdpBatch
         }
 
         var i = _queued++;
+        _payloadLengths[i] = payloadLength;
         var name = _sendNames + (i * NameSize);
         destination.CopyTo(new Span<byte>(name, NameSize));
-        _sendVectors[i] = new IoVector { Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(payload)), Length = (nuint)payload.Length };
+        _sendVectors[i] = new IoVector { Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(datagram)), Length = (nuint)datagram.Length };
         ref var header = ref _send[i];
         header = default;
         header.Header.Name = name;
@@ -136,7 +139,7 @@ internal sealed unsafe partial class UdpBatch
     }
 
     /// <summary>
-    /// Sends everything queued on <paramref name="socket"/>. Returns the bytes sent; each datagram the kernel
+    /// Sends everything queued on <paramref name="socket"/>. Returns the payload bytes sent; each datagram the kernel
     /// refused is dropped and counted, and the rest still go out.
     /// </summary>
     public long Flush(Socket socket, SocksMetrics metrics, out int sent)
@@ -157,7 +160,7 @@ internal sealed unsafe partial class UdpBatch
                 {
                     for (var i = next; i < next + count; i++)
                     {
-                        bytes += (long)_sendVectors[i].Length;
+                        bytes += _payloadLengths[i];
                     }
 
                     sent += count;
