@@ -9,6 +9,7 @@ internal sealed class AssociationGroup : IDisposable
     private readonly List<UdpAssociation> _associations = [];
     private readonly CancellationTokenSource _allIdle = new();
     private int _open;
+    private bool _disposed;
     private long _closedBytesUp;
     private long _closedBytesDown;
 
@@ -50,7 +51,15 @@ internal sealed class AssociationGroup : IDisposable
         return (Interlocked.Read(ref _closedBytesUp), Interlocked.Read(ref _closedBytesDown));
     }
 
-    public void Dispose() => _allIdle.Dispose();
+    public void Dispose()
+    {
+        lock (_associations)
+        {
+            // An association the sweeper closes at this very moment must not cancel a disposed source.
+            _disposed = true;
+            _allIdle.Dispose();
+        }
+    }
 
     private void OnClosed(UdpAssociation association, UdpAssociationEnd reason)
     {
@@ -70,7 +79,13 @@ internal sealed class AssociationGroup : IDisposable
 
         if (Interlocked.Decrement(ref _open) == 0 && reason != UdpAssociationEnd.ControlClosed)
         {
-            _allIdle.Cancel();
+            lock (_associations)
+            {
+                if (!_disposed)
+                {
+                    _allIdle.Cancel();
+                }
+            }
         }
     }
 }

@@ -65,7 +65,8 @@ internal sealed class BindCommand
         try
         {
             PortRangeBinder.Bind(listener, ChooseListenAddress(family, controlLocal, expectedPeers), _options.PortRangeStart, _options.PortRangeEnd);
-            listener.Listen(1);
+            // Room for a stranger and the expected peer arriving together; only the expected one is kept.
+            listener.Listen(8);
             listening = (IPEndPoint)listener.LocalEndPoint!;
         }
         catch (SocketException e)

@@ -38,6 +38,12 @@ internal sealed class UdpOptions
     /// <summary>SO_SNDBUF of relay sockets.</summary>
     public int SocketSendBufferSize { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Relay to the client only datagrams from a destination (address and port) it has sent to, as a port-restricted
+    /// NAT does; others are dropped and counted as unsolicited. Off relays from anyone who learns the relay's port.
+    /// </summary>
+    public bool RepliesOnlyFromContacted { get; set; } = true;
+
     /// <summary>On Linux, move datagrams in batches with recvmmsg/sendmmsg; off sends and receives one per system call.</summary>
     public bool BatchedIO { get; set; } = true;
 

@@ -75,6 +75,7 @@ internal static class MetricNames
         UdpDropReason.SendFailure => "send_failure",
         UdpDropReason.Policy => "policy",
         UdpDropReason.ClientUnknown => "client_unknown",
+        UdpDropReason.Unsolicited => "unsolicited",
         UdpDropReason.InternalError => "internal_error",
         _ => "unknown",
     };

@@ -20,6 +20,9 @@ internal enum UdpDropReason
     /// <summary>A reply arrived before the client had sent anything, so there is no address to send it to.</summary>
     ClientUnknown,
 
+    /// <summary>From a remote the client never sent to (see Udp:RepliesOnlyFromContacted).</summary>
+    Unsolicited,
+
     /// <summary>Processing the datagram failed unexpectedly (a bug); logged as an error.</summary>
     InternalError,
 }

@@ -205,7 +205,6 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                     return false;
                 }
 
-                Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
                 for (var i = 0; i < received; i++)
                 {
                     var length = batch.Length(i);
@@ -269,7 +268,6 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                     continue;
                 }
 
-                Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
                 OnClientDatagram(buffer.AsSpan(0, BufferSize), received, _clientFrom.Family, _clientFrom.Buffer.Span[.._clientFrom.Size], ref relayed);
             }
 
@@ -309,7 +307,6 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                     continue;
                 }
 
-                Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
                 OnRemoteDatagram(buffer.AsSpan(0, BufferSize), received, _remoteFrom.Family, _remoteFrom.Buffer.Span[.._remoteFrom.Size], ref relayed);
             }
 
@@ -330,6 +327,9 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
             _relay.Metrics.UdpDropped(UdpDropReason.WrongSource);
             return;
         }
+
+        // Only the association's own traffic keeps it alive: strangers' datagrams must not.
+        Touch();
 
         try
         {
@@ -361,8 +361,27 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         // The header names the sender, so the client can tell its destinations apart.
         Span<byte> source = stackalloc byte[16];
         var addressLength = SocketAddressCodec.Read(family, sourceName, source, out var port);
+        if (_relay.Options.RepliesOnlyFromContacted && !IsContacted(source[..addressLength], port))
+        {
+            // Port-restricted, like a NAT: only a destination the client has sent to may answer it.
+            _relay.Metrics.UdpDropped(UdpDropReason.Unsolicited);
+            return;
+        }
+
+        Touch();
         var start = Socks5UdpHeader.WriteBefore(slot, HeaderRoom, addressLength == 16 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, source, port);
         Send(_clientSocket, slot[start..(HeaderRoom + length)], length, client, ref relayed);
+    }
+
+    private void Touch() => Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
+
+    private bool IsContacted(ReadOnlySpan<byte> address, ushort port)
+    {
+        var key = DestinationKey.Create(address, port);
+        lock (_destinations)
+        {
+            return _destinations.TryGetValue(key, out var target) && target is not null;
+        }
     }
 
     private bool IsFromClient(AddressFamily family, ReadOnlySpan<byte> sourceName)

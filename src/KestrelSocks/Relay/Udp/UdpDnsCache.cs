@@ -69,6 +69,8 @@ internal sealed class UdpDnsCache
 
     private async Task<IPAddress[]?> ResolveAsync(string host)
     {
+        // Never complete synchronously: the entry must be in the table before its expiry is written below.
+        await Task.Yield();
         IPAddress[]? result;
         try
         {
