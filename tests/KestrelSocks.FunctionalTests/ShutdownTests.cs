@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using KestrelSocks.FunctionalTests.Infrastructure;
 using KestrelSocks.Protocol;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Xunit.Abstractions;
 
@@ -35,12 +36,18 @@ public sealed class ShutdownTests
         await using var handshaking = await SocksTestClient.ConnectAsync(host.SocksEndPoint);
         Assert.Equal(AuthMethod.NoAuthentication, await handshaking.GreetAsync(AuthMethod.NoAuthentication));
 
+        var health = host.App.Services.GetRequiredService<HealthCheckService>();
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync(c => c.Tags.Contains("ready"))).Status);
+
         var stopwatch = Stopwatch.StartNew();
         var stopping = host.StopAsync();
 
         // The session waiting for its request is closed without a reply, long before the drain timeout.
         await handshaking.AssertClosedWithoutReplyAsync();
         Assert.True(stopwatch.Elapsed < drainTimeout / 2, $"The handshake was closed only after {stopwatch.Elapsed}.");
+
+        // Draining is not ready: a load balancer sends no new clients.
+        Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync(c => c.Tags.Contains("ready"))).Status);
 
         // The listener is gone, but the tunnel still relays both ways.
         var refused = await Assert.ThrowsAsync<SocketException>(() => SocksTestClient.ConnectAsync(host.SocksEndPoint));
