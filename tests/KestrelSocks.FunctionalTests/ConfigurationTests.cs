@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using KestrelSocks.FunctionalTests.Infrastructure;
 using KestrelSocks.Protocol;
 
@@ -98,7 +99,22 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public async Task ValidSettings_ProcessListensAndServes()
+    public async Task ListenAddressInUse_ExitsNonZeroAndNamesTheAddress()
+    {
+        using var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        occupant.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupant.Listen();
+        var taken = (IPEndPoint)occupant.LocalEndPoint!;
+        await using var server = ServerProcess.Start($"--KestrelSocks:Listen:0={taken}");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode != 0, $"Exit code 0. Output:{Environment.NewLine}{server.AllOutput}");
+        Assert.Contains(taken.ToString(), server.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ValidSettings_ProcessServesAndStopsCleanlyOnSigterm()
     {
         await using var echo = EchoServer.Start();
         await using var server = ServerProcess.Start();
@@ -106,7 +122,12 @@ public sealed class ConfigurationTests
 
         Assert.Equal(IPAddress.Loopback, socks.Address);
         Assert.NotEqual(0, socks.Port);
-        await using var client = await SocksTestClient.OpenTunnelAsync(socks, echo.EndPoint);
-        await ConnectTests.AssertEchoesAsync(client, "from a real process"u8.ToArray());
+        await using (var client = await SocksTestClient.OpenTunnelAsync(socks, echo.EndPoint))
+        {
+            await ConnectTests.AssertEchoesAsync(client, "from a real process"u8.ToArray());
+        }
+
+        Assert.Equal(0, await server.TerminateAsync());
+        Assert.Empty(server.StandardError);
     }
 }
