@@ -26,7 +26,7 @@ public sealed class ShutdownTests
     [Fact]
     public async Task StopAsync_TunnelKeepsWorkingUntilDrainTimeout_HandshakeIsClosedAtOnce()
     {
-        var drainTimeout = TimeSpan.FromSeconds(3);
+        var drainTimeout = TimeSpan.FromSeconds(4);
         await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Limits:DrainTimeout={drainTimeout}");
         using var failures = new MetricCollector<long>(
             host.App.Services.GetRequiredService<IMeterFactory>(), "KestrelSocks", "kestrelsocks.handshake.failures");
@@ -42,9 +42,9 @@ public sealed class ShutdownTests
         var stopwatch = Stopwatch.StartNew();
         var stopping = host.StopAsync();
 
-        // The session waiting for its request is closed without a reply, long before the drain timeout.
+        // The session waiting for its request is closed without a reply while the host is still draining.
         await handshaking.AssertClosedWithoutReplyAsync();
-        Assert.True(stopwatch.Elapsed < drainTimeout / 2, $"The handshake was closed only after {stopwatch.Elapsed}.");
+        Assert.False(stopping.IsCompleted, $"The handshake was only closed when the drain ended, after {stopwatch.Elapsed}.");
 
         // Draining is not ready: a load balancer sends no new clients.
         Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync(c => c.Tags.Contains("ready"))).Status);
@@ -65,6 +65,30 @@ public sealed class ShutdownTests
             .Where(m => m.Tags.TryGetValue("error.type", out var type) && (string?)type == "shutdown")
             .Sum(m => m.Value);
         Assert.Equal(1, shutdownFailures);
+    }
+
+    [Fact]
+    public async Task StopAsync_SessionsBeforeTheirReply_AreClosedAtOnce()
+    {
+        var drainTimeout = TimeSpan.FromSeconds(20);
+        await using var host = await ProxyHost.StartAsync(
+            _output, $"--KestrelSocks:Limits:DrainTimeout={drainTimeout}", "--KestrelSocks:Limits:ConnectTimeout=00:00:30");
+        await using var silent = await FullBacklogListener.StartAsync();
+
+        // One client has said nothing yet; one waits for a CONNECT to a destination that never answers.
+        await using var quiet = await SocksTestClient.ConnectAsync(host.SocksEndPoint);
+        await using var connecting = await SocksTestClient.ConnectAsync(host.SocksEndPoint);
+        Assert.Equal(AuthMethod.NoAuthentication, await connecting.GreetAsync(AuthMethod.NoAuthentication));
+        await connecting.SendAsync(SocksTestClient.Request(Socks5Command.Connect, Socks5Address.FromEndPoint(silent.EndPoint)));
+        await host.AssertMetricAsync(2, "kestrelsocks_sessions_active");
+
+        var stopwatch = Stopwatch.StartNew();
+        var stopping = host.StopAsync();
+
+        await quiet.AssertClosedWithoutReplyAsync();
+        await connecting.AssertClosedWithoutReplyAsync();
+        await stopping.WaitAsync(TestTimeouts.Default);
+        Assert.True(stopwatch.Elapsed < drainTimeout / 2, $"Stopping took {stopwatch.Elapsed}: sessions without a tunnel should not be drained.");
     }
 
     [Fact]
