@@ -30,7 +30,7 @@ public sealed class ConcurrencyTests
             {
                 await Task.WhenAll(Enumerable.Range(0, Sessions).Select(async i =>
                 {
-                    await gate.WaitAsync(TestTimeouts.Long);
+                    Assert.True(await gate.WaitAsync(TestTimeouts.Long), "Timed out waiting for a turn to open a session.");
                     try
                     {
                         clients[i] = await SocksTestClient.OpenTunnelAsync(host.SocksEndPoint, echo.EndPoint);

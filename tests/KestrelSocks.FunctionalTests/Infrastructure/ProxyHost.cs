@@ -64,7 +64,7 @@ internal sealed class ProxyHost : IAsyncDisposable
         }
         catch
         {
-            await app.DisposeAsync();
+            await app.DisposeAsync().AsTask().WaitAsync(TestTimeouts.Default);
             throw;
         }
 
@@ -111,6 +111,6 @@ internal sealed class ProxyHost : IAsyncDisposable
             await StopAsync(timeout.Token).WaitAsync(TestTimeouts.Long);
         }
 
-        await App.DisposeAsync();
+        await App.DisposeAsync().AsTask().WaitAsync(TestTimeouts.Default);
     }
 }
