@@ -35,7 +35,7 @@ public sealed class CurlTests
         AssertFetched(result, http);
 
         // socks5h: the name went to the proxy (ATYP 03), which resolved it.
-        Assert.Contains(host.Logs.Entries, e => e.Message.Contains($"connect localhost:{http.EndPoint.Port} reply succeeded", StringComparison.Ordinal));
+        await host.Logs.AssertLoggedAsync($"connect localhost:{http.EndPoint.Port} reply succeeded");
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class CurlTests
         var result = await Curl.RunAsync("--socks5", host.SocksEndPoint.ToString(), $"http://127.0.0.1:{http.EndPoint.Port}/hello");
 
         AssertFetched(result, http);
-        Assert.Contains(host.Logs.Entries, e => e.Message.Contains($"connect 127.0.0.1:{http.EndPoint.Port} reply succeeded", StringComparison.Ordinal));
+        await host.Logs.AssertLoggedAsync($"connect 127.0.0.1:{http.EndPoint.Port} reply succeeded");
     }
 
     [Theory]
@@ -64,7 +64,7 @@ public sealed class CurlTests
             proxyOption, host.SocksEndPoint.ToString(), userOption, $"{Username}:{Password}", $"http://{httpHost}:{http.EndPoint.Port}/hello");
 
         AssertFetched(result, http);
-        Assert.Contains(host.Logs.Entries, e => e.Message.Contains($"user {Username}: connect", StringComparison.Ordinal));
+        await host.Logs.AssertLoggedAsync($"user {Username}: connect");
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class CurlTests
             "--proxy", $"socks5h://{Username}:{Password}@{host.SocksEndPoint}", $"http://localhost:{http.EndPoint.Port}/hello");
 
         AssertFetched(result, http);
-        Assert.Contains(host.Logs.Entries, e => e.Message.Contains($"user {Username}: connect", StringComparison.Ordinal));
+        await host.Logs.AssertLoggedAsync($"user {Username}: connect");
     }
 
     [Theory]
