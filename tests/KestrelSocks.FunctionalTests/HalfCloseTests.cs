@@ -1,4 +1,5 @@
 using KestrelSocks.FunctionalTests.Infrastructure;
+using KestrelSocks.Protocol;
 using Xunit.Abstractions;
 
 namespace KestrelSocks.FunctionalTests;
@@ -30,6 +31,30 @@ public sealed class HalfCloseTests
         Assert.Equal(ReplyAfterEofServer.ResponseFor(request.Length), end.Data);
         Assert.False(end.WasReset, "The tunnel should end with FIN once both sides are done, not with RST.");
         ConnectTests.AssertSameBytes(request, await destination.Received.WaitAsync(TestTimeouts.Default));
+    }
+
+    [Fact]
+    public async Task ClientSendsRequestDataAndFinInOneGo_DestinationGetsAllAndCanReply()
+    {
+        await using var host = await ProxyHost.StartAsync(_output);
+        await using var destination = ReplyAfterEofServer.Start();
+        await using var client = await SocksTestClient.ConnectAsync(host.SocksEndPoint);
+        var payload = "one shot: request, data and end of stream before any answer"u8.ToArray();
+
+        // Like "printf ... | nc": everything, then FIN, before the proxy has even connected upstream.
+        await client.SendAsync((byte[])
+        [
+            .. SocksTestClient.Greeting(AuthMethod.NoAuthentication),
+            .. SocksTestClient.Request(Socks5Command.Connect, Socks5Address.FromEndPoint(destination.EndPoint)),
+            .. payload,
+        ]);
+        client.ShutdownSend();
+
+        Assert.Equal(AuthMethod.NoAuthentication, await client.ReadMethodSelectionAsync());
+        Assert.Equal(ReplyCode.Succeeded, (await client.ReadReplyAsync()).Reply);
+        var end = await client.ReadUntilClosedAsync();
+        Assert.Equal(ReplyAfterEofServer.ResponseFor(payload.Length), end.Data);
+        Assert.Equal(payload, await destination.Received.WaitAsync(TestTimeouts.Default));
     }
 
     [Fact]

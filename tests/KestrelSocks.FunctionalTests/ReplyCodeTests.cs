@@ -75,6 +75,34 @@ public sealed class ReplyCodeTests
         Assert.Empty(echo.AcceptedFrom);
     }
 
+    [Theory]
+    [InlineData("::ffff:127.0.0.1")]
+    [InlineData("0.0.0.0")]
+    [InlineData("::ffff:0.0.0.0")]
+    public async Task Connect_DeniedNetworkInDisguise_RepliesNotAllowedByRuleset(string disguised)
+    {
+        // An IPv4-mapped IPv6 address is the IPv4 host; connecting to the unspecified address reaches this very host.
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Access:DeniedDestinations:0=127.0.0.0/8");
+        await using var echo = EchoServer.Start();
+
+        var destination = Socks5Address.FromEndPoint(new IPEndPoint(IPAddress.Parse(disguised), echo.EndPoint.Port));
+        await AssertConnectFailsAsync(host, destination, ReplyCode.ConnectionNotAllowed);
+        Assert.Empty(echo.AcceptedFrom);
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    public async Task Connect_ToUnspecifiedAddress_RepliesNotAllowedEvenWithoutRules(string unspecified)
+    {
+        await using var host = await ProxyHost.StartAsync(_output);
+        await using var echo = EchoServer.Start(IPAddress.Parse(unspecified).AddressFamily == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback);
+
+        var destination = Socks5Address.FromEndPoint(new IPEndPoint(IPAddress.Parse(unspecified), echo.EndPoint.Port));
+        await AssertConnectFailsAsync(host, destination, ReplyCode.ConnectionNotAllowed);
+        Assert.Empty(echo.AcceptedFrom);
+    }
+
     [Fact]
     public async Task UnknownCommand_RepliesCommandNotSupported()
     {

@@ -17,13 +17,18 @@ internal sealed class DestinationPolicy
         _denied = Array.ConvertAll(access.DeniedDestinations, IPNetwork.Parse);
     }
 
-    public bool IsUnrestricted => _allowed.Length == 0 && _denied.Length == 0;
-
     public bool IsAllowed(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
         {
             address = address.MapToIPv4();
+        }
+
+        // 0.0.0.0 and :: are never a destination (RFC 1122 section 3.2.1.3, RFC 4291 section 2.5.2), yet a connect to
+        // them reaches this host itself: allowing them would walk around every rule that keeps clients off loopback.
+        if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+        {
+            return false;
         }
 
         if (_allowed.Length > 0 && !Matches(_allowed, address))

@@ -112,11 +112,6 @@ internal sealed class ConnectCommand
             throw new SocketException((int)SocketError.HostNotFound);
         }
 
-        if (_policy.IsUnrestricted)
-        {
-            return addresses;
-        }
-
         return Array.FindAll(addresses, _policy.IsAllowed);
     }
 }

@@ -8,13 +8,10 @@ internal sealed partial class MetricsSnapshot
 {
     private readonly List<MetricSample> _samples;
 
-    private MetricsSnapshot(string text, List<MetricSample> samples)
+    private MetricsSnapshot(List<MetricSample> samples)
     {
-        Text = text;
         _samples = samples;
     }
-
-    public string Text { get; }
 
     public static MetricsSnapshot Parse(string text)
     {
@@ -42,7 +39,7 @@ internal sealed partial class MetricsSnapshot
             samples.Add(new MetricSample(match.Groups["name"].Value, labels, value));
         }
 
-        return new MetricsSnapshot(text, samples);
+        return new MetricsSnapshot(samples);
     }
 
     /// <summary>The sum of every sample of <paramref name="name"/> that carries all <paramref name="labels"/>; 0 when there is none.</summary>
@@ -59,8 +56,6 @@ internal sealed partial class MetricsSnapshot
 
         return sum;
     }
-
-    public bool Contains(string name) => _samples.Exists(s => s.Name == name);
 
     [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})?\s+(?<value>\S+)(\s+\S+)?$""")]
     private static partial Regex SampleLine();

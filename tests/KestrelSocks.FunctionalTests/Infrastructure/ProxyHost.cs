@@ -27,7 +27,9 @@ internal sealed class ProxyHost : IAsyncDisposable
         _http = new HttpClient(new SocketsHttpHandler { UseProxy = false })
         {
             BaseAddress = new Uri($"http://{admin}/"),
-            Timeout = TestTimeouts.Default,
+
+            // The first request of a test run JITs the whole HTTP and exporter path: on a loaded machine it takes seconds.
+            Timeout = TestTimeouts.Long,
         };
     }
 
@@ -60,11 +62,11 @@ internal sealed class ProxyHost : IAsyncDisposable
 
         try
         {
-            await app.StartAsync().WaitAsync(TestTimeouts.Default);
+            await app.StartAsync().WaitAsync(TestTimeouts.Long);
         }
         catch
         {
-            await app.DisposeAsync();
+            await app.DisposeAsync().AsTask().WaitAsync(TestTimeouts.Default);
             throw;
         }
 
@@ -111,6 +113,6 @@ internal sealed class ProxyHost : IAsyncDisposable
             await StopAsync(timeout.Token).WaitAsync(TestTimeouts.Long);
         }
 
-        await App.DisposeAsync();
+        await App.DisposeAsync().AsTask().WaitAsync(TestTimeouts.Default);
     }
 }

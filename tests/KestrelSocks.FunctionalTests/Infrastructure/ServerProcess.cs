@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -12,6 +13,8 @@ namespace KestrelSocks.FunctionalTests.Infrastructure;
 /// </summary>
 internal sealed partial class ServerProcess : IAsyncDisposable
 {
+    private const int SigTerm = 15;
+
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
@@ -125,6 +128,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return new IPEndPoint(IPAddress.Parse(match.Groups["address"].Value), int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture));
     }
 
+    /// <summary>Sends SIGTERM, as a container runtime or systemd does, and returns the exit code.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        Assert.Equal(0, SendSignal(_process.Id, SigTerm));
+        return await WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -152,6 +162,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
         _lineArrived.Release();
     }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int SendSignal(int pid, int signal);
 
     [GeneratedRegex(@"Listening for SOCKS5 on (?<address>[0-9.]+):(?<port>\d+)")]
     private static partial Regex SocksListening();

@@ -24,8 +24,6 @@ internal sealed class SocksTestClient : IAsyncDisposable
         _socket = socket;
     }
 
-    public Socket Socket => _socket;
-
     /// <summary>Opens a TCP connection to the proxy and sends nothing.</summary>
     public static async Task<SocksTestClient> ConnectAsync(IPEndPoint proxy)
     {

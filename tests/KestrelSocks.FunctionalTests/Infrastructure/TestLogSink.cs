@@ -26,6 +26,14 @@ internal sealed class TestLogSink : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new TestLogger(this, categoryName);
 
+    /// <summary>
+    /// Waits until a message containing <paramref name="fragment"/> is logged. A session logs when it ends, which can be
+    /// a moment after the client has what it wanted and has gone.
+    /// </summary>
+    public Task AssertLoggedAsync(string fragment) => Eventually.AssertAsync(
+        () => _entries.Any(e => e.Message.Contains(fragment, StringComparison.Ordinal)),
+        () => $"nothing logged contains '{fragment}'");
+
     public void Dispose()
     {
     }
