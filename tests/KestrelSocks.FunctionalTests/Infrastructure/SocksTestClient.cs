@@ -173,6 +173,9 @@ internal sealed class SocksTestClient : IAsyncDisposable
     }
 
     /// <summary>Sends FIN: the proxy sees end of stream while this side keeps reading.</summary>
+    /// <summary>The raw socket, for tests that need its addresses or options.</summary>
+    public Socket Socket => _socket;
+
     public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
     /// <summary>Closes with RST, the way a crashing client would.</summary>

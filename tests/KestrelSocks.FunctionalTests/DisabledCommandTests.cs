@@ -9,11 +9,11 @@ namespace KestrelSocks.FunctionalTests;
 /// configuration; then it is answered with REP 07, like a command the server does not know (which
 /// <see cref="ReplyCodeTests.UnknownCommand_RepliesCommandNotSupported"/> covers).
 /// </summary>
-public sealed class NotYetImplementedCommandTests
+public sealed class DisabledCommandTests
 {
     private readonly ITestOutputHelper _output;
 
-    public NotYetImplementedCommandTests(ITestOutputHelper output)
+    public DisabledCommandTests(ITestOutputHelper output)
     {
         _output = output;
     }
