@@ -41,7 +41,9 @@ internal sealed class FragmentReassembler : IDisposable
     /// <summary>
     /// Adds one fragment. On <see cref="FragmentResult.Complete"/> the whole payload has been written to
     /// <paramref name="assembled"/> (room for the largest datagram) and its destination to <paramref name="destination"/>.
-    /// <paramref name="abandoned"/> counts fragments of an earlier sequence thrown away by a restart.
+    /// <paramref name="abandoned"/> counts fragments already queued and thrown away: by a restart, or with a sequence
+    /// that grew past the size bound. The fragment passed in is never among them; <see cref="FragmentResult.Dropped"/>
+    /// reports it.
     /// </summary>
     public FragmentResult Add(byte fragment, in Socks5Address fragmentDestination, ReadOnlySpan<byte> data, long now,
         Span<byte> assembled, out int assembledLength, out Socks5Address destination, out int abandoned)
@@ -70,7 +72,7 @@ internal sealed class FragmentReassembler : IDisposable
 
         if (_used + data.Length > _maxSize)
         {
-            abandoned += Reset() + 1;
+            abandoned += Reset();
             return FragmentResult.Dropped;
         }
 
