@@ -169,6 +169,28 @@ public sealed class UdpBatchTests : IDisposable
     }
 
     [Fact]
+    public void Flush_CountsPayloadLengths_NotTheWholeDatagrams()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            // recvmmsg(2) and sendmmsg(2) are used on Linux only; there is nothing to test elsewhere.
+            return;
+        }
+
+        var batch = FreshBatch();
+        var metrics = new SocksMetrics(_meterFactory);
+        var peerAddress = SocketAddressBytes(_peer.LocalEndPoint!);
+
+        // A relayed reply carries a 10-byte SOCKS header in front of its payload; only the payload counts.
+        Assert.True(batch.TryQueue(InSlot(batch, 0, Datagram(0)), Datagram(0).Length - 10, peerAddress));
+        var bytes = batch.Flush(_relay, metrics, out var sent);
+
+        Assert.Equal(1, sent);
+        Assert.Equal(Datagram(0).Length - 10, bytes);
+        Assert.Equal(Datagram(0), ReceiveOne(_peer).Item1);
+    }
+
+    [Fact]
     public void TryQueueAndFlush_SendEachDatagramByteExact()
     {
         if (!OperatingSystem.IsLinux())
@@ -184,7 +206,7 @@ public sealed class UdpBatchTests : IDisposable
         var datagrams = Enumerable.Range(0, 3).Select(Datagram).ToList();
         for (var i = 0; i < datagrams.Count; i++)
         {
-            Assert.True(batch.TryQueue(InSlot(batch, i, datagrams[i]), peerAddress));
+            Assert.True(Queue(batch, InSlot(batch, i, datagrams[i]), peerAddress));
         }
 
         var bytes = batch.Flush(_relay, metrics, out var sent);
@@ -215,15 +237,15 @@ public sealed class UdpBatchTests : IDisposable
         var peerAddress = SocketAddressBytes(_peer.LocalEndPoint!);
         for (var i = 0; i < UdpBatch.Slots; i++)
         {
-            Assert.True(batch.TryQueue(InSlot(batch, i, Datagram(i)), peerAddress));
+            Assert.True(Queue(batch, InSlot(batch, i, Datagram(i)), peerAddress));
         }
 
-        Assert.False(batch.TryQueue(batch.Slot(0)[..1], peerAddress));
+        Assert.False(Queue(batch, batch.Slot(0)[..1], peerAddress));
 
         // A flush empties the queue, so it takes datagrams again.
         batch.Flush(_relay, metrics, out var sent);
         Assert.Equal(UdpBatch.Slots, sent);
-        Assert.True(batch.TryQueue(batch.Slot(0)[..1], peerAddress));
+        Assert.True(Queue(batch, batch.Slot(0)[..1], peerAddress));
         batch.Clear();
 
         for (var i = 0; i < UdpBatch.Slots; i++)
@@ -256,8 +278,8 @@ public sealed class UdpBatchTests : IDisposable
 
         var batch = FreshBatch();
         var peerAddress = SocketAddressBytes(_peer.LocalEndPoint!);
-        Assert.True(batch.TryQueue(InSlot(batch, 0, [1]), peerAddress));
-        Assert.True(batch.TryQueue(InSlot(batch, 1, [2]), peerAddress));
+        Assert.True(Queue(batch, InSlot(batch, 0, [1]), peerAddress));
+        Assert.True(Queue(batch, InSlot(batch, 1, [2]), peerAddress));
 
         batch.Clear();
 
@@ -296,7 +318,7 @@ public sealed class UdpBatchTests : IDisposable
         var datagrams = Enumerable.Range(0, 3).Select(Datagram).ToList();
         for (var i = 0; i < datagrams.Count; i++)
         {
-            Assert.True(batch.TryQueue(InSlot(batch, i, datagrams[i]), i == refusedIndex ? refusedAddress : peerAddress));
+            Assert.True(Queue(batch, InSlot(batch, i, datagrams[i]), i == refusedIndex ? refusedAddress : peerAddress));
         }
 
         var bytes = batch.Flush(_relay, metrics, out var sent);
@@ -332,7 +354,7 @@ public sealed class UdpBatchTests : IDisposable
         var refusedAddress = SocketAddressBytes(new IPEndPoint(IPAddress.Loopback, 0));
         for (var i = 0; i < 4; i++)
         {
-            Assert.True(batch.TryQueue(InSlot(batch, i, Datagram(i)), refusedAddress));
+            Assert.True(Queue(batch, InSlot(batch, i, Datagram(i)), refusedAddress));
         }
 
         Assert.Equal(0, batch.Flush(_relay, metrics, out var sent));
@@ -365,7 +387,7 @@ public sealed class UdpBatchTests : IDisposable
         Assert.Equal(datagrams.Count, received);
         for (var i = 0; i < received; i++)
         {
-            Assert.True(batch.TryQueue(batch.Slot(i)[..batch.Length(i)], destinationAddress));
+            Assert.True(Queue(batch, batch.Slot(i)[..batch.Length(i)], destinationAddress));
         }
 
         batch.Flush(_relay, new SocksMetrics(_meterFactory), out var sent);
@@ -461,4 +483,9 @@ public sealed class UdpBatchTests : IDisposable
 
     private static void WaitReadable(Socket socket) =>
         Assert.True(socket.Poll(_timeout, SelectMode.SelectRead), "No datagram arrived in time.");
+
+    /// <summary>Queues a datagram that counts whole as payload.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static bool Queue(UdpBatch batch, ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> destination) =>
+        batch.TryQueue(datagram, datagram.Length, destination);
 }
