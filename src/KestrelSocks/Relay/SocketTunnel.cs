@@ -155,7 +155,10 @@ internal sealed class SocketTunnel : Tunnel
     private async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes)
     {
         var pipe = pipes.Rent();
-        var pipeEmpty = true;
+
+        // Empty only once proven so: a pipe that may still hold bytes must be closed, never pooled, or another
+        // tunnel would receive this one's data.
+        var pipeEmpty = false;
         try
         {
             var (moved, pending) = SpliceChunk(direction, pipe);
