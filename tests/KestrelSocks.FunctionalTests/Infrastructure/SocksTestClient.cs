@@ -172,10 +172,10 @@ internal sealed class SocksTestClient : IAsyncDisposable
         Assert.True(end.Data.Length == 0, $"Expected no reply, got {Convert.ToHexString(end.Data)}.");
     }
 
-    /// <summary>Sends FIN: the proxy sees end of stream while this side keeps reading.</summary>
     /// <summary>The raw socket, for tests that need its addresses or options.</summary>
     public Socket Socket => _socket;
 
+    /// <summary>Sends FIN: the proxy sees end of stream while this side keeps reading.</summary>
     public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
     /// <summary>Closes with RST, the way a crashing client would.</summary>
