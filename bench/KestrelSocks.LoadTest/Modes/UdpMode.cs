@@ -186,6 +186,7 @@ internal static class UdpMode
         var lost = sent - received;
         var loss = sent == 0 ? 1.0 : (double)lost / sent;
         var fellBehind = pacers.Any(p => p.FellBehind) || sent < 0.99 * rate * seconds;
+        var offeredSeconds = Math.Max(seconds, sendSeconds);
         var passed = !fellBehind && loss < options.LossThreshold;
         var stepResult = new UdpStepResult(
             TargetRate: rate,
@@ -194,7 +195,7 @@ internal static class UdpMode
             Received: received,
             Lost: lost,
             LossFraction: loss,
-            DeliveredRate: received / seconds,
+            DeliveredRate: received / offeredSeconds,
             Duplicates: clients.Sum(c => c.Duplicates),
             Corrupt: clients.Sum(c => c.Corrupt),
             Late: clients.Sum(c => c.Late),

@@ -109,6 +109,7 @@ internal sealed class UdpPacer
 
         Attempted = sent;
         Elapsed = (Stopwatch.GetTimestamp() - start) / frequency;
-        FellBehind |= Elapsed > _seconds * 1.02 + 0.01;
+        // A short stall that the pacer caught up with is not falling behind; 5 % under the rate is.
+        FellBehind |= Elapsed > (_seconds * 1.05) + 0.02;
     }
 }

@@ -12,7 +12,9 @@ internal static class Comparison
 {
     public static string Build(IReadOnlyList<LoadTestReport> reports, string baseline, string directory, string? title)
     {
-        var cases = reports.SelectMany(r => r.Cases).ToList();
+        // Runs in the order they ran, so servers and cases keep the order compare.sh used.
+        var modeOrder = LoadModeNames.All.Select(LoadModeNames.ToName).ToList();
+        var cases = reports.OrderBy(r => r.Run.Started).SelectMany(r => r.Cases).ToList();
         var targets = cases.Select(c => c.Target).Distinct().OrderBy(t => t == "direct" ? 0 : 1).ToList();
         var figures = new List<ComparedFigure>();
         var markdown = new StringBuilder();
@@ -24,7 +26,7 @@ internal static class Comparison
         markdown.Append(string.Create(CultureInfo.InvariantCulture, $"{reports.Count} runs; each figure is the median over repetitions, with the lowest and highest run. Ratios compare medians; \"× {baseline}\" divides by {baseline}'s median.\n\n"));
 
         Directory.CreateDirectory(directory);
-        foreach (var mode in cases.Select(c => c.Mode).Distinct())
+        foreach (var mode in cases.Select(c => c.Mode).Distinct().OrderBy(m => modeOrder.IndexOf(m) is var i && i >= 0 ? i : int.MaxValue))
         {
             var modeCases = cases.Where(c => c.Mode == mode).ToList();
             var headline = modeCases.Where(c => c.Target != "direct").Select(c => c.Headline).FirstOrDefault(h => h is not null)
@@ -73,7 +75,8 @@ internal static class Comparison
         markdown.Append("## ").Append(mode).Append("\n\n");
         markdown.Append("![").Append(mode).Append("](").Append(mode).Append(".svg)\n\n");
         var main = new MarkdownTable("case", "server", $"{headline.Name} ({headline.Unit})", "min–max", "× direct", $"× {baseline}", "server CPU", "verified");
-        foreach (var f in figures.Where(f => f.Metric == headline.Name && f.Unit == headline.Unit).OrderBy(f => f.Case, StringComparer.Ordinal).ThenBy(f => targets.IndexOf(f.Target)))
+        var caseOrder = modeCases.Select(c => c.Case).Distinct().ToList();
+        foreach (var f in figures.Where(f => f.Metric == headline.Name && f.Unit == headline.Unit).OrderBy(f => caseOrder.IndexOf(f.Case)).ThenBy(f => targets.IndexOf(f.Target)))
         {
             var cpu = figures.FirstOrDefault(c => c.Case == f.Case && c.Target == f.Target && c.Metric.StartsWith("server CPU", StringComparison.Ordinal) && c.Unit.StartsWith("µs", StringComparison.Ordinal));
             main.Add(
@@ -94,7 +97,7 @@ internal static class Comparison
             var headers = new List<string> { "case", "server" };
             headers.AddRange(others.Select(m => $"{m.Metric} ({m.Unit})"));
             var more = new MarkdownTable([.. headers]);
-            foreach (var group in figures.GroupBy(f => (f.Case, f.Target)).OrderBy(g => g.Key.Case, StringComparer.Ordinal).ThenBy(g => targets.IndexOf(g.Key.Target)))
+            foreach (var group in figures.GroupBy(f => (f.Case, f.Target)).OrderBy(g => caseOrder.IndexOf(g.Key.Case)).ThenBy(g => targets.IndexOf(g.Key.Target)))
             {
                 var row = new List<string> { group.Key.Case, group.Key.Target };
                 row.AddRange(others.Select(m => group.FirstOrDefault(f => f.Metric == m.Metric && f.Unit == m.Unit) is { } f ? SvgBarChart.Format(f.Median) : ""));
