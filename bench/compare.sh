@@ -44,7 +44,7 @@ else
 fi
 
 DATE="$(date +%Y-%m-%d)"
-OUT="${OUT:-$ROOT/bench/results/$DATE/$(date +%H%M%S)$([[ $QUICK -eq 1 ]] && echo -quick)}"
+OUT="${OUT:-$ROOT/bench/results/$DATE/$(date +%H%M%S)$([[ $QUICK -eq 1 ]] && echo -quick || true)}"
 mkdir -p "$OUT/raw" "$OUT/logs"
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo -dirty)"
 KS_DLL="$ROOT/src/KestrelSocks.Server/bin/Release/net10.0/KestrelSocks.Server.dll"
@@ -220,6 +220,6 @@ done
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 dotnet "$LT_DLL" aggregate --in "$OUT/raw" --out "$OUT" --baseline dante \
-    --title "KestrelSocks side by side ($(date +%Y-%m-%d), commit $COMMIT, $REPS repetition(s)$([[ $QUICK -eq 1 ]] && echo ', quick'))" \
+    --title "KestrelSocks side by side ($(date +%Y-%m-%d), commit $COMMIT, $REPS repetition(s)$([[ $QUICK -eq 1 ]] && echo ', quick' || true))" \
     | tee "$OUT/summary.txt"
 log "done in $((SECONDS - STARTED)) s; results in $OUT"
