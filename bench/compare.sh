@@ -181,11 +181,13 @@ done
 } >"$OUT/machine.txt"
 
 # --- the runs: for each repetition and mode, every server in turn (A B C A B C ...) -------------------------
+# The idle echo target runs in a child process of the generator: the generator then holds one socket per session,
+# and the direct path reports what a bare .NET echo server costs per connection, next to the proxies' figures.
 run_one() {
     local rep="$1" mode="$2" server="$3"
     local dir="$OUT/raw/rep$rep/$mode/$server"
     local args=("$mode" --duration "$DURATION" --warmup "$WARMUP" --udp-step "$UDP_STEP" --sessions "$SESSIONS"
-        --idle-settle "$SETTLE" --commit "$COMMIT" --out "$dir")
+        --idle-settle "$SETTLE" --idle-target process --commit "$COMMIT" --out "$dir")
     if [[ "$server" == direct ]]; then
         args+=(--targets direct)
     else

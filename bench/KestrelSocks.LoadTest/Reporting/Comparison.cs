@@ -91,7 +91,8 @@ internal static class Comparison
         }
 
         main.WriteTo(markdown);
-        var others = figures.Select(f => (f.Metric, f.Unit)).Distinct().Where(m => m != (headline.Name, headline.Unit)).ToList();
+        var others = figures.Select(f => (f.Metric, f.Unit)).Distinct().Where(m => m != (headline.Name, headline.Unit))
+            .OrderBy(m => LadderRate(m.Metric)).ToList();
         if (others.Count > 0)
         {
             var headers = new List<string> { "case", "server" };
@@ -130,6 +131,13 @@ internal static class Comparison
             .ToList();
         return SvgBarChart.Render($"{mode}: {headline.Name} (median of runs, whiskers: lowest to highest)", headline.Unit, headline.HigherIsBetter, groups, targets);
     }
+
+    /// <summary>Puts "loss at N/s" columns first, in rate order; other figures keep their order after them.</summary>
+    private static long LadderRate(string metric) =>
+        metric.StartsWith("loss at ", StringComparison.Ordinal)
+        && long.TryParse(metric.AsSpan(8, metric.IndexOf('/', StringComparison.Ordinal) - 8), NumberStyles.Integer, CultureInfo.InvariantCulture, out var rate)
+            ? rate
+            : long.MaxValue;
 
     private static double Median(List<double> values)
     {
