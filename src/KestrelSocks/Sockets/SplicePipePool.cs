@@ -20,6 +20,9 @@ internal sealed class SplicePipePool : IDisposable
         _maxPooled = maxPooled;
     }
 
+    /// <summary>Idle pipes kept for reuse (two descriptors each).</summary>
+    public int Pooled => Volatile.Read(ref _pooled);
+
     /// <summary>Pipes taken and not yet given back; a leak test watches it return to zero.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
 

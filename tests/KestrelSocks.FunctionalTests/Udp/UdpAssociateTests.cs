@@ -112,10 +112,12 @@ public sealed class UdpAssociateTests
         await host.AssertMetricAsync(0, "kestrelsocks_udp_drops_total");
     }
 
-    [Fact]
-    public async Task OneAssociation_ThreeDestinations_EachReplyNamesItsSender()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task OneAssociation_ThreeDestinations_EachReplyNamesItsSender(bool batchedIO)
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Udp:BatchedIO={batchedIO}");
         await using var first = UdpEchoServer.Start();
         await using var second = UdpEchoServer.Start();
         await using var third = UdpEchoServer.Start();
@@ -150,11 +152,14 @@ public sealed class UdpAssociateTests
     }
 
     [Theory]
-    [InlineData(8 * 1024)]
-    [InlineData(65_000)]
-    public async Task LargeDatagram_IsEchoedByteExact(int size)
+    [InlineData(8 * 1024, true)]
+    [InlineData(65_000, true)]
+    [InlineData(8 * 1024, false)]
+    [InlineData(65_000, false)]
+    public async Task LargeDatagram_IsEchoedByteExact(int size, bool batchedIO)
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        // Both drain paths: recvmmsg/sendmmsg batches (Linux) and one system call per datagram (everywhere).
+        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Udp:BatchedIO={batchedIO}");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);

@@ -180,7 +180,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
             return DrainBatched(toDestinations, UdpBatch.Current);
         }
 
-        return toDestinations ? DrainClient() : DrainOutbound();
+        return DrainPortable(toDestinations);
     }
 
     public void OnSocketFailed(Socket socket, SocketError error) => Close(UdpAssociationEnd.SocketError);
@@ -241,15 +241,19 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         }
     }
 
-    private bool DrainClient()
+    /// <summary>Elsewhere: one non-blocking receive and one send per datagram, through a pooled buffer.</summary>
+    private bool DrainPortable(bool toDestinations)
     {
+        var source = toDestinations ? _clientSocket : _outboundSocket;
+        var from = toDestinations ? _clientFrom : _remoteFrom;
+        var offset = toDestinations ? 0 : HeaderRoom;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         var relayed = default(Relayed);
         try
         {
             for (var i = 0; i < DrainBudget; i++)
             {
-                if (i > 0 && _clientSocket.Available == 0)
+                if (i > 0 && source.Available == 0)
                 {
                     return false;
                 }
@@ -257,7 +261,7 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                 int received;
                 try
                 {
-                    received = _clientSocket.ReceiveFrom(buffer.AsSpan(0, BufferSize), SocketFlags.None, _clientFrom);
+                    received = source.ReceiveFrom(buffer.AsSpan(offset, BufferSize - offset), SocketFlags.None, from);
                 }
                 catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
                 {
@@ -268,54 +272,24 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
                     continue;
                 }
 
-                OnClientDatagram(buffer.AsSpan(0, BufferSize), received, _clientFrom.Family, _clientFrom.Buffer.Span[.._clientFrom.Size], ref relayed);
+                var slot = buffer.AsSpan(0, BufferSize);
+                var sourceName = from.Buffer.Span[..from.Size];
+                if (toDestinations)
+                {
+                    OnClientDatagram(slot, received, from.Family, sourceName, ref relayed);
+                }
+                else
+                {
+                    OnRemoteDatagram(slot, received, from.Family, sourceName, ref relayed);
+                }
             }
 
-            return _clientSocket.Available > 0;
+            return source.Available > 0;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            Count(toDestinations: true, relayed.Datagrams, relayed.Bytes);
-        }
-    }
-
-    private bool DrainOutbound()
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        var relayed = default(Relayed);
-        try
-        {
-            for (var i = 0; i < DrainBudget; i++)
-            {
-                if (i > 0 && _outboundSocket.Available == 0)
-                {
-                    return false;
-                }
-
-                int received;
-                try
-                {
-                    received = _outboundSocket.ReceiveFrom(buffer.AsSpan(HeaderRoom, BufferSize - HeaderRoom), SocketFlags.None, _remoteFrom);
-                }
-                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
-                {
-                    return false;
-                }
-                catch (SocketException e) when (IsTransient(e.SocketErrorCode))
-                {
-                    continue;
-                }
-
-                OnRemoteDatagram(buffer.AsSpan(0, BufferSize), received, _remoteFrom.Family, _remoteFrom.Buffer.Span[.._remoteFrom.Size], ref relayed);
-            }
-
-            return _outboundSocket.Available > 0;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            Count(toDestinations: false, relayed.Datagrams, relayed.Bytes);
+            Count(toDestinations, relayed.Datagrams, relayed.Bytes);
         }
     }
 
