@@ -4,7 +4,7 @@
 #   bench/compare.sh            full run: every mode, every server, 3 repetitions (about 12-14 minutes on 2 cores)
 #   bench/compare.sh --quick    one repetition, short windows, 2,000 idle sessions (about 2-3 minutes)
 #
-# Options: --reps N, --modes tcp-bulk,tcp-rr,tcp-latency,udp,idle, --servers direct,kestrelsocks,dante,microsocks,
+# Options: --reps N, --modes tcp-bulk,tcp-rr,tcp-latency,tcp-fairness,udp,idle, --servers direct,kestrelsocks,dante,microsocks,
 #          --sessions N (idle), --no-build, --out DIR.
 # Results go to bench/results/<date>/<time>/ (gitignored): comparison.md, comparison.json, one SVG per mode,
 # every run's own report under raw/, server and generator logs under logs/. Everything this script starts is
@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QUICK=0
 REPS=""
-MODES="tcp-bulk,tcp-rr,tcp-latency,udp,idle"
+MODES="tcp-bulk,tcp-rr,tcp-latency,tcp-fairness,udp,idle"
 SERVERS="direct,kestrelsocks,dante,microsocks"
 SESSIONS=""
 BUILD=1

@@ -6,6 +6,7 @@ internal enum LoadMode
     TcpBulk,
     TcpRequestResponse,
     TcpLatency,
+    TcpFairness,
     Udp,
     Idle,
 }

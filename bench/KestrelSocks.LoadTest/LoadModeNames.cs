@@ -4,13 +4,14 @@ namespace KestrelSocks.LoadTest;
 internal static class LoadModeNames
 {
     public static readonly IReadOnlyList<LoadMode> All =
-        [LoadMode.TcpBulk, LoadMode.TcpRequestResponse, LoadMode.TcpLatency, LoadMode.Udp, LoadMode.Idle];
+        [LoadMode.TcpBulk, LoadMode.TcpRequestResponse, LoadMode.TcpLatency, LoadMode.TcpFairness, LoadMode.Udp, LoadMode.Idle];
 
     public static string ToName(LoadMode mode) => mode switch
     {
         LoadMode.TcpBulk => "tcp-bulk",
         LoadMode.TcpRequestResponse => "tcp-rr",
         LoadMode.TcpLatency => "tcp-latency",
+        LoadMode.TcpFairness => "tcp-fairness",
         LoadMode.Udp => "udp",
         LoadMode.Idle => "idle",
         _ => throw new ArgumentOutOfRangeException(nameof(mode)),

@@ -51,6 +51,7 @@ internal static class LoadRunner
                 LoadMode.TcpBulk => await TcpBulkMode.RunAsync(context),
                 LoadMode.TcpRequestResponse => await TcpRequestResponseMode.RunAsync(context),
                 LoadMode.TcpLatency => await TcpLatencyMode.RunAsync(context),
+                LoadMode.TcpFairness => await TcpFairnessMode.RunAsync(context),
                 LoadMode.Udp => await UdpMode.RunAsync(context),
                 LoadMode.Idle => await IdleMode.RunAsync(context),
                 _ => throw new ArgumentOutOfRangeException(nameof(options), mode, "Unknown mode."),

@@ -10,7 +10,7 @@ internal static class OptionsParser
         Usage: KestrelSocks.LoadTest <mode>[,<mode>...]|all [options]
                KestrelSocks.LoadTest aggregate --in <dir> --out <dir> [--baseline dante] [--title text]
 
-        Modes: tcp-bulk, tcp-rr, tcp-latency, udp, idle. Each runs on the direct path and through the proxy.
+        Modes: tcp-bulk, tcp-rr, tcp-latency, tcp-fairness, udp, idle. Each runs on the direct path and through the proxy.
 
           --proxy host:port        SOCKS5 server under test (IP literal, loopback); omit to measure direct only
           --user, --password       RFC 1929 credentials

@@ -39,7 +39,7 @@ internal static class TcpBulkMode
     public static string CaseName(int streams, BulkDirection direction) =>
         string.Create(CultureInfo.InvariantCulture, $"{streams} stream{(streams == 1 ? string.Empty : "s")} {(direction == BulkDirection.Upload ? "upload" : "download")}");
 
-    private static async Task<CaseResult> RunCaseAsync(ModeContext context, LoadPath path, int streamCount, BulkDirection direction)
+    internal static async Task<CaseResult> RunCaseAsync(ModeContext context, LoadPath path, int streamCount, BulkDirection direction)
     {
         var options = context.Options;
         var result = new CaseResult { Mode = Name, Case = CaseName(streamCount, direction), Target = path.Name };

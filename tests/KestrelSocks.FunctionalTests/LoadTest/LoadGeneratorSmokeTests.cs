@@ -74,6 +74,15 @@ public sealed class LoadGeneratorSmokeTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task TcpFairness_MeasuresPingPongBesideBulkLoad_WithVerifiedPayloads()
+    {
+        var report = await RunAsync(LoadMode.TcpFairness);
+
+        Assert.Equal(2, report.Cases.Count);
+        Assert.All(report.Cases, c => Assert.True(c.Verified, c.Verification));
+    }
+
+    [Fact]
     public async Task Udp_EchoesEveryDatagramThroughTheRelay()
     {
         var report = await RunAsync(LoadMode.Udp);
