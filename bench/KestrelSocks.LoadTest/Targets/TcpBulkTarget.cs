@@ -14,43 +14,24 @@ namespace KestrelSocks.LoadTest.Targets;
 /// byte against the pattern. Download: the target sends the pattern until the stream is told to stop, then sends
 /// FIN and waits for the client to close.
 /// </summary>
-internal sealed class TcpBulkTarget : IAsyncDisposable
+internal sealed class TcpBulkTarget : TcpTarget
 {
     public const int HeaderLength = 16;
 
-    private readonly Socket _listener;
     private readonly PayloadPattern _pattern;
     private readonly int _chunkSize;
     private readonly ConcurrentDictionary<long, BulkStream> _streams = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _acceptLoop;
 
     private TcpBulkTarget(Socket listener, PayloadPattern pattern, int chunkSize)
+        : base(listener)
     {
-        _listener = listener;
         _pattern = pattern;
         _chunkSize = chunkSize;
-        EndPoint = (IPEndPoint)listener.LocalEndPoint!;
-        _acceptLoop = AcceptLoopAsync();
+        StartAccepting();
     }
 
-    public IPEndPoint EndPoint { get; }
-
-    public static TcpBulkTarget Start(IPAddress address, PayloadPattern pattern, int chunkSize)
-    {
-        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            listener.Bind(new IPEndPoint(address, 0));
-            listener.Listen(512);
-            return new TcpBulkTarget(listener, pattern, chunkSize);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-    }
+    public static TcpBulkTarget Start(IPAddress address, PayloadPattern pattern, int chunkSize) =>
+        new(Listen(address, 0, backlog: 512), pattern, chunkSize);
 
     /// <summary>Writes the header a client sends first.</summary>
     public static void WriteHeader(Span<byte> destination, BulkDirection direction, long streamId)
@@ -64,47 +45,7 @@ internal sealed class TcpBulkTarget : IAsyncDisposable
 
     public void Unregister(BulkStream stream) => _streams.TryRemove(stream.Id, out _);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Dispose();
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        var token = _stop.Token;
-        while (!token.IsCancellationRequested)
-        {
-            Socket connection;
-            try
-            {
-                connection = await _listener.AcceptAsync(token);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
-            {
-                if (token.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            connection.NoDelay = true;
-            _ = ServeAsync(connection, token);
-        }
-    }
-
-    private async Task ServeAsync(Socket connection, CancellationToken token)
+    protected override async Task ServeAsync(Socket connection, CancellationToken token)
     {
         BulkStream? stream = null;
         var buffer = ArrayPool<byte>.Shared.Rent(_chunkSize);

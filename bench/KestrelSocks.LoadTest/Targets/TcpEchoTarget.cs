@@ -10,87 +10,30 @@ namespace KestrelSocks.LoadTest.Targets;
 /// while echoing, so thousands of idle connections cost the target no buffers. On the peer's FIN it echoes what
 /// is left and closes.
 /// </summary>
-internal sealed class TcpEchoTarget : IAsyncDisposable
+internal sealed class TcpEchoTarget : TcpTarget
 {
     private const int BufferSize = 16 * 1024;
 
-    private readonly Socket _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _acceptLoop;
     private long _accepted;
     private long _open;
 
     private TcpEchoTarget(Socket listener)
+        : base(listener)
     {
-        _listener = listener;
-        EndPoint = (IPEndPoint)listener.LocalEndPoint!;
-        _acceptLoop = AcceptLoopAsync();
+        StartAccepting();
     }
-
-    public IPEndPoint EndPoint { get; }
 
     public long Accepted => Interlocked.Read(ref _accepted);
 
     public long Open => Interlocked.Read(ref _open);
 
-    public static TcpEchoTarget Start(IPAddress address, int port = 0)
+    public static TcpEchoTarget Start(IPAddress address, int port = 0) => new(Listen(address, port, backlog: 4096));
+
+    protected override Task ServeAsync(Socket connection, CancellationToken token)
     {
-        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            listener.Bind(new IPEndPoint(address, port));
-            listener.Listen(4096);
-            return new TcpEchoTarget(listener);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Dispose();
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        var token = _stop.Token;
-        while (!token.IsCancellationRequested)
-        {
-            Socket connection;
-            try
-            {
-                connection = await _listener.AcceptAsync(token);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
-            {
-                if (token.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                // EMFILE and friends: back off briefly, the generator reports the failed sessions.
-                await Task.Delay(10, CancellationToken.None);
-                continue;
-            }
-
-            connection.NoDelay = true;
-            Interlocked.Increment(ref _accepted);
-            Interlocked.Increment(ref _open);
-            _ = EchoAsync(connection, token);
-        }
+        Interlocked.Increment(ref _accepted);
+        Interlocked.Increment(ref _open);
+        return EchoAsync(connection, token);
     }
 
     private async Task EchoAsync(Socket connection, CancellationToken token)
