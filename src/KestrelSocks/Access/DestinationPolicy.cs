@@ -1,6 +1,7 @@
 using System.Net;
 using KestrelSocks.Configuration;
 using Microsoft.Extensions.Options;
+using KestrelSocks.Sockets;
 
 namespace KestrelSocks.Access;
 
@@ -19,10 +20,7 @@ internal sealed class DestinationPolicy
 
     public bool IsAllowed(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
+        address = address.Unmap();
 
         // 0.0.0.0 and :: are never a destination (RFC 1122 section 3.2.1.3, RFC 4291 section 2.5.2), yet a connect to
         // them reaches this host itself: allowing them would walk around every rule that keeps clients off loopback.

@@ -35,11 +35,7 @@ internal sealed class BindCommand
 
     public async Task ExecuteAsync(Socks5Session session, Socks5Request request)
     {
-        var controlLocal = session.LocalEndPoint?.Address ?? IPAddress.Loopback;
-        if (controlLocal.IsIPv4MappedToIPv6)
-        {
-            controlLocal = controlLocal.MapToIPv4();
-        }
+        var controlLocal = (session.LocalEndPoint?.Address ?? IPAddress.Loopback).Unmap();
 
         IPAddress[]? expectedPeers;
         try
@@ -177,7 +173,7 @@ internal sealed class BindCommand
             return true;
         }
 
-        var address = peer.Address.IsIPv4MappedToIPv6 ? peer.Address.MapToIPv4() : peer.Address;
+        var address = peer.Address.Unmap();
         return Array.IndexOf(expectedPeers, address) >= 0;
     }
 
@@ -190,7 +186,7 @@ internal sealed class BindCommand
         }
 
         var addresses = await Dns.GetHostAddressesAsync(destination.GetHostName(), AddressFamily.Unspecified, cancellationToken);
-        return Array.ConvertAll(addresses, a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a);
+        return Array.ConvertAll(addresses, IPAddressExtensions.Unmap);
     }
 
     /// <summary>Throws <see cref="SocketException"/> when the peer the client named cannot be reached from here.</summary>

@@ -6,6 +6,7 @@ using KestrelSocks.Protocol;
 using KestrelSocks.Relay.Udp;
 using KestrelSocks.Session;
 using Microsoft.Extensions.Options;
+using KestrelSocks.Sockets;
 
 namespace KestrelSocks.Commands;
 
@@ -91,11 +92,7 @@ internal sealed class UdpAssociateCommand
         }
 
         group.Add(association);
-        var controlLocal = session.LocalEndPoint?.Address ?? IPAddress.Loopback;
-        if (controlLocal.IsIPv4MappedToIPv6)
-        {
-            controlLocal = controlLocal.MapToIPv4();
-        }
+        var controlLocal = (session.LocalEndPoint?.Address ?? IPAddress.Loopback).Unmap();
 
         var announced = new IPEndPoint(_relay.GetAnnouncedAddress(association, controlLocal), association.RelayEndPoint.Port);
         return await session.ReplyAsync(ReplyCode.Succeeded, Socks5Address.FromEndPoint(announced));

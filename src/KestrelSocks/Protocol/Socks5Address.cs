@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using KestrelSocks.Sockets;
 
 namespace KestrelSocks.Protocol;
 
@@ -51,11 +52,7 @@ internal struct Socks5Address
 
     public static Socks5Address FromEndPoint(IPEndPoint endPoint)
     {
-        var address = endPoint.Address;
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
+        var address = endPoint.Address.Unmap();
 
         Span<byte> bytes = stackalloc byte[16];
         address.TryWriteBytes(bytes, out var written);

@@ -8,5 +8,4 @@ internal enum Socks5Error
     InvalidReserved,
     UnsupportedAddressType,
     EmptyDomainName,
-    InvalidFragment,
 }

@@ -18,7 +18,6 @@ internal sealed class Socks5ProtocolException : Exception
         Socks5Error.InvalidReserved => "The reserved field is not zero.",
         Socks5Error.UnsupportedAddressType => "The address type is not IPv4 (1), domain name (3) or IPv6 (4).",
         Socks5Error.EmptyDomainName => "The domain name is empty.",
-        Socks5Error.InvalidFragment => "The fragment number is invalid.",
         _ => error.ToString(),
     };
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
+using KestrelSocks.Sockets;
 
 namespace KestrelSocks.Relay.Udp;
 
@@ -61,11 +62,11 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
         _started = relay.TimeProvider.GetTimestamp();
         _lastActivity = _started;
 
-        var clientAddress = Normalize(settings.ClientAddress);
+        var clientAddress = settings.ClientAddress.Unmap();
         _clientAddress = clientAddress.GetAddressBytes();
         _clientPort = settings.ClientPort;
 
-        var relayAddress = relay.ListenAddress ?? Normalize(settings.ControlLocalAddress);
+        var relayAddress = relay.ListenAddress ?? settings.ControlLocalAddress.Unmap();
         if (relayAddress.AddressFamily != clientAddress.AddressFamily)
         {
             // The client declared an address of the other family than its control connection's. The wildcard address
@@ -699,8 +700,6 @@ internal sealed class UdpAssociation : IUdpDrainer, IDisposable
             }
         }
     }
-
-    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     private static bool IsTransient(SocketError error) =>
         error is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.HostUnreachable
