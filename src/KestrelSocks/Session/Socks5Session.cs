@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
 using KestrelSocks.Configuration;
@@ -24,8 +25,10 @@ internal sealed class Socks5Session
     private readonly long _started;
     private HandshakeState _state;
     private string _user = "-";
+    // The first request is the session's for its whole life (metrics, the log line), so it is parsed in place; a
+    // further one (another UDP association on the same connection) gets a box of its own, rarely needed.
     private Socks5Request _request;
-    private Socks5Request _parsed;
+    private StrongBox<Socks5Request>? _nextRequest;
     private bool _hasRequest;
     private long _extraBytesUp;
     private long _extraBytesDown;
@@ -59,9 +62,19 @@ internal sealed class Socks5Session
         _services.Metrics.SessionStarted();
         try
         {
-            if (await ReadRequestAsync())
+            if (!await ReadRequestAsync())
+            {
+                return;
+            }
+
+            if (_request.Command != (byte)Socks5Command.Connect)
             {
                 await DispatchAsync();
+            }
+            else if (await _services.Connect.ExecuteAsync(this, _request) is { } upstream)
+            {
+                // From here the tunnel owns the socket and closes it on every path.
+                await RelayAsync(upstream);
             }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
@@ -127,7 +140,7 @@ internal sealed class Socks5Session
             switch (await ReadStepAsync(cancellationToken))
             {
                 case HandshakeStep.RequestReady:
-                    return _parsed;
+                    return _nextRequest!.Value;
                 case HandshakeStep.Failed:
                     await _connection.Transport.Output.CompleteAsync();
                     return null;
@@ -188,23 +201,8 @@ internal sealed class Socks5Session
         }
 
         // Bytes the client sent right behind its request were read before the hand-over: they go first.
-        byte[]? early = null;
-        var earlyLength = 0;
-        var input = _connection.Transport.Input;
-        if (input.TryRead(out var result))
-        {
-            if (!result.Buffer.IsEmpty)
-            {
-                earlyLength = (int)result.Buffer.Length;
-                early = ArrayPool<byte>.Shared.Rent(earlyLength);
-                result.Buffer.CopyTo(early);
-            }
-
-            input.AdvanceTo(result.Buffer.End);
-        }
-
         var pipes = _services.RelayMode == RelayMode.Socket ? null : _services.SplicePipes;
-        return new SocketTunnel(_connection, client.Socket, upstream, early, earlyLength, client.InputEnded, pipes,
+        return new SocketTunnel(_connection, client.Socket, upstream, client.EarlyData, client.EarlyLength, client.InputEnded, pipes,
             _services.IdleTimeout, _services.Metrics, _services.TimeProvider);
     }
 
@@ -249,11 +247,11 @@ internal sealed class Socks5Session
         }
     }
 
+    /// <summary>Every command but CONNECT, which <see cref="RunAsync"/> runs itself so that only its frame lasts as long as the tunnel.</summary>
     private Task DispatchAsync()
     {
         return _request.Command switch
         {
-            (byte)Socks5Command.Connect => _services.Connect.ExecuteAsync(this, _request),
             (byte)Socks5Command.Bind when _services.Bind.Enabled => _services.Bind.ExecuteAsync(this, _request),
             (byte)Socks5Command.UdpAssociate when _services.UdpAssociate.Enabled => _services.UdpAssociate.ExecuteAsync(this, _request),
 
@@ -272,7 +270,6 @@ internal sealed class Socks5Session
             switch (await ReadStepAsync(handshakeTimeout.Token))
             {
                 case HandshakeStep.RequestReady:
-                    _request = _parsed;
                     _hasRequest = true;
                     return true;
                 case HandshakeStep.Failed:
@@ -384,7 +381,10 @@ internal sealed class Socks5Session
                         break;
 
                     case HandshakeState.Request:
-                        if (!Socks5Parser.TryParseRequest(ref buffer, out _parsed))
+                        var parsed = _hasRequest
+                            ? Socks5Parser.TryParseRequest(ref buffer, out (_nextRequest ??= new()).Value)
+                            : Socks5Parser.TryParseRequest(ref buffer, out _request);
+                        if (!parsed)
                         {
                             return HandshakeStep.NeedMoreBytes;
                         }
@@ -412,6 +412,12 @@ internal sealed class Socks5Session
                 RecordHandshakeFailure(HandshakeError.BadVersion);
                 break;
             default:
+                if (!_hasRequest)
+                {
+                    // The parser may have filled in the command before it threw: a bad request is counted as no command.
+                    _request = default;
+                }
+
                 var reply = error == Socks5Error.UnsupportedAddressType ? ReplyCode.AddressTypeNotSupported : ReplyCode.GeneralFailure;
                 Socks5Writer.WriteReply(output, reply);
                 RecordReply(reply);

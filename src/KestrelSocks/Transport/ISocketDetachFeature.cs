@@ -8,9 +8,10 @@ namespace KestrelSocks.Transport;
 internal interface ISocketDetachFeature
 {
     /// <summary>
-    /// Stops the transport's loops and returns the socket. Output flushed before the call has been sent when it
-    /// returns. Bytes the transport had already received stay readable, in order, from the connection's input pipe:
-    /// the application must take them (<c>TryRead</c>) before reading the socket.
+    /// Stops the transport's loops and returns the socket, with the bytes it had received that the application left
+    /// unconsumed in the input pipe. Output flushed before the call has been sent when it returns. Afterwards the
+    /// connection's pipes are released: <see cref="Microsoft.AspNetCore.Connections.ConnectionContext.Transport"/>
+    /// reads as ended and refuses writes.
     /// </summary>
     Task<DetachedSocket> DetachAsync();
 }

@@ -32,8 +32,10 @@ internal sealed class SocketConnection : ConnectionContext,
     private static long _lastId;
 
     private readonly Socket _socket;
-    private readonly Pipe _input;
-    private readonly Pipe _output;
+
+    // Released at the hand-over: a long tunnel should not keep the handshake's pipes alive.
+    private Pipe? _input;
+    private Pipe? _output;
     private readonly int _maxReceiveSize;
     private readonly CancellationTokenSource _closedTokenSource = new();
     private readonly CancellationTokenSource _detachTokenSource = new();
@@ -48,7 +50,9 @@ internal sealed class SocketConnection : ConnectionContext,
     private int _closedSignaled;
     private int _disposed;
 
-    public SocketConnection(Socket socket, TransportOptions options)
+    /// <param name="inputOptions">Shared by every connection of a listener (see <see cref="CreateInputOptions"/>).</param>
+    /// <param name="outputOptions">Shared likewise (see <see cref="CreateOutputOptions"/>).</param>
+    public SocketConnection(Socket socket, TransportOptions options, PipeOptions inputOptions, PipeOptions outputOptions)
     {
         _socket = socket;
         _maxReceiveSize = options.ReceiveBufferSize;
@@ -56,11 +60,8 @@ internal sealed class SocketConnection : ConnectionContext,
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
 
-        long pause = options.MaxBufferedBytes;
-        _input = new Pipe(new PipeOptions(
-            pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, minimumSegmentSize: InitialReceiveSize, useSynchronizationContext: false));
-        _output = new Pipe(new PipeOptions(
-            pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, minimumSegmentSize: 4096, useSynchronizationContext: false));
+        _input = new Pipe(inputOptions);
+        _output = new Pipe(outputOptions);
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
 
         _features.Set<IConnectionIdFeature>(this);
@@ -96,6 +97,14 @@ internal sealed class SocketConnection : ConnectionContext,
 
     public Socket Socket => _socket;
 
+    public static PipeOptions CreateInputOptions(TransportOptions options) => new(
+        pauseWriterThreshold: options.MaxBufferedBytes, resumeWriterThreshold: options.MaxBufferedBytes / 2,
+        minimumSegmentSize: InitialReceiveSize, useSynchronizationContext: false);
+
+    public static PipeOptions CreateOutputOptions(TransportOptions options) => new(
+        pauseWriterThreshold: options.MaxBufferedBytes, resumeWriterThreshold: options.MaxBufferedBytes / 2,
+        minimumSegmentSize: 4096, useSynchronizationContext: false);
+
     public void Start()
     {
         _receiveTask = ReceiveLoopAsync();
@@ -110,9 +119,11 @@ internal sealed class SocketConnection : ConnectionContext,
         // The receive loop waits with a peek, which consumes nothing, so cancelling it loses no byte; a flush stuck
         // on back-pressure is cancelled too, its bytes already in the pipe. The send loop sends what the application
         // flushed, then stops without FIN.
+        var input = _input!;
+        var output = _output!;
         _detachTokenSource.Cancel();
-        _input.Writer.CancelPendingFlush();
-        _output.Reader.CancelPendingRead();
+        input.Writer.CancelPendingFlush();
+        output.Reader.CancelPendingRead();
         await _receiveTask;
         await _sendTask;
         if (_aborted)
@@ -120,8 +131,32 @@ internal sealed class SocketConnection : ConnectionContext,
             throw new ConnectionAbortedException("The connection was aborted before it could be handed over.");
         }
 
+        // Bytes the application left unconsumed (those right behind the request) travel with the socket.
+        byte[]? early = null;
+        var earlyLength = 0;
+        if (input.Reader.TryRead(out var result))
+        {
+            if (!result.Buffer.IsEmpty)
+            {
+                earlyLength = (int)result.Buffer.Length;
+                early = ArrayPool<byte>.Shared.Rent(earlyLength);
+                result.Buffer.CopyTo(early);
+            }
+
+            input.Reader.AdvanceTo(result.Buffer.End);
+        }
+
+        // Both loops have completed their ends; completing ours returns every segment. The completed loop tasks go
+        // too: they would keep their state machines alive for as long as the tunnel lasts.
+        input.Reader.Complete();
+        output.Writer.Complete();
+        _input = null;
+        _output = null;
+        Transport = DetachedTransport.Instance;
+        _receiveTask = Task.CompletedTask;
+        _sendTask = Task.CompletedTask;
         _detached = true;
-        return new DetachedSocket(_socket, _receivedFin);
+        return new DetachedSocket(_socket, _receivedFin, early, earlyLength);
     }
 
     public override void Abort(ConnectionAbortedException abortReason)
@@ -142,7 +177,7 @@ internal sealed class SocketConnection : ConnectionContext,
         }
 
         _socket.Dispose();
-        _output.Reader.CancelPendingRead();
+        Volatile.Read(ref _output)?.Reader.CancelPendingRead();
     }
 
     public override async ValueTask DisposeAsync()
@@ -152,14 +187,15 @@ internal sealed class SocketConnection : ConnectionContext,
             return;
         }
 
-        _input.Reader.Complete();
-        _output.Writer.Complete();
         if (_detached)
         {
-            // The socket belongs to whoever took it; the loops ended at the hand-over.
+            // The socket belongs to whoever took it; the loops and the pipes ended at the hand-over.
             SignalClosed();
             return;
         }
+
+        _input!.Reader.Complete();
+        _output!.Writer.Complete();
 
         if (!await WaitAsync(_sendTask, _drainTimeout))
         {
@@ -181,7 +217,7 @@ internal sealed class SocketConnection : ConnectionContext,
 
     private async Task ReceiveLoopAsync()
     {
-        var writer = _input.Writer;
+        var writer = _input!.Writer;
         Exception? error = null;
         var receiveSize = InitialReceiveSize;
         var filledLastBuffer = false;
@@ -272,7 +308,7 @@ internal sealed class SocketConnection : ConnectionContext,
 
     private async Task SendLoopAsync()
     {
-        var reader = _output.Reader;
+        var reader = _output!.Reader;
         Exception? error = null;
         try
         {

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.Configuration;
@@ -10,10 +11,16 @@ internal sealed class SocketConnectionListener : IConnectionListener
     private readonly Socket _listenSocket;
     private readonly TransportOptions _options;
 
+    // One set per listener rather than per connection: options are immutable and pipes only read them.
+    private readonly PipeOptions _inputOptions;
+    private readonly PipeOptions _outputOptions;
+
     public SocketConnectionListener(Socket listenSocket, TransportOptions options)
     {
         _listenSocket = listenSocket;
         _options = options;
+        _inputOptions = SocketConnection.CreateInputOptions(options);
+        _outputOptions = SocketConnection.CreateOutputOptions(options);
         EndPoint = listenSocket.LocalEndPoint!;
     }
 
@@ -50,7 +57,7 @@ internal sealed class SocketConnectionListener : IConnectionListener
             }
 
             accepted.NoDelay = true;
-            var connection = new SocketConnection(accepted, _options);
+            var connection = new SocketConnection(accepted, _options, _inputOptions, _outputOptions);
             connection.Start();
             return connection;
         }
