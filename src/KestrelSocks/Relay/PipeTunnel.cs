@@ -17,10 +17,36 @@ internal sealed class PipeTunnel : Tunnel
 
     private readonly ConnectionContext _client;
 
+    // Pipe waits do not end when a socket is reset, so this tunnel cancels them itself.
+    private readonly CancellationTokenSource _aborted = new();
+
     public PipeTunnel(ConnectionContext client, Socket upstream, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider)
         : base(upstream, idleTimeout, metrics, timeProvider)
     {
         _client = client;
+    }
+
+    private CancellationToken Aborted => _aborted.Token;
+
+    protected override void OnFailing()
+    {
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _aborted.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     protected override async Task PumpUpstreamAsync()

@@ -12,6 +12,7 @@ namespace KestrelSocks.Relay;
 /// so nothing else reads or writes it. Each direction waits for data with a one-byte peek, then moves what is there
 /// either through a pooled 64 KiB buffer or, on Linux with a pipe pool, with splice(2) through a pooled kernel pipe,
 /// never touching user memory. Buffers and pipes are held only while bytes flow, so an idle tunnel holds neither.
+/// Waits take no cancellation token: a failure resets both sockets, which ends every wait on them.
 /// </summary>
 internal sealed class SocketTunnel : Tunnel
 {
@@ -71,7 +72,7 @@ internal sealed class SocketTunnel : Tunnel
             if (!first.IsEmpty)
             {
                 direction.Writing();
-                await direction.Destination.SendAsync(first, SocketFlags.None, Aborted);
+                await direction.Destination.SendAsync(first, SocketFlags.None);
                 Count(direction, first.Length);
             }
 
@@ -82,7 +83,7 @@ internal sealed class SocketTunnel : Tunnel
                 direction.Reading();
                 if (!skipWait)
                 {
-                    var ready = SocketReadiness.WaitForDataAsync(direction.Source, Aborted);
+                    var ready = SocketReadiness.WaitForDataAsync(direction.Source);
                     if (!ready.IsCompleted)
                     {
                         sinceYield = 0;
@@ -126,16 +127,16 @@ internal sealed class SocketTunnel : Tunnel
     }
 
     /// <summary>Moves one chunk through a pooled buffer: the count moved, 0 at end of stream.</summary>
-    private async ValueTask<int> CopyAsync(Direction direction)
+    private static async ValueTask<int> CopyAsync(Direction direction)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
-            var received = await direction.Source.ReceiveAsync(buffer.AsMemory(0, ChunkSize), SocketFlags.None, Aborted);
+            var received = await direction.Source.ReceiveAsync(buffer.AsMemory(0, ChunkSize), SocketFlags.None);
             if (received > 0)
             {
                 direction.Writing();
-                await direction.Destination.SendAsync(buffer.AsMemory(0, received), SocketFlags.None, Aborted);
+                await direction.Destination.SendAsync(buffer.AsMemory(0, received), SocketFlags.None);
             }
 
             return received;
@@ -152,7 +153,7 @@ internal sealed class SocketTunnel : Tunnel
     /// asynchronously, which waits for room; the pipe goes back to the pool empty either way.
     /// </summary>
     [SupportedOSPlatform("linux")]
-    private async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes)
+    private static async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes)
     {
         var pipe = pipes.Rent();
 
@@ -181,7 +182,7 @@ internal sealed class SocketTunnel : Tunnel
                     }
 
                     pipeEmpty = true;
-                    await direction.Destination.SendAsync(buffer.AsMemory(0, pending), SocketFlags.None, Aborted);
+                    await direction.Destination.SendAsync(buffer.AsMemory(0, pending), SocketFlags.None);
                 }
                 finally
                 {

@@ -17,7 +17,6 @@ internal abstract class Tunnel : IDisposable
     private readonly SocksMetrics _metrics;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _idleTimeout;
-    private readonly CancellationTokenSource _cts = new();
     private long _lastActivity;
     private long _bytesUp;
     private long _bytesDown;
@@ -41,9 +40,6 @@ internal abstract class Tunnel : IDisposable
     public Exception? Error => _error;
 
     protected Socket Upstream { get; }
-
-    /// <summary>Fires when the tunnel fails or idles out; every pump wait observes it.</summary>
-    protected CancellationToken Aborted => _cts.Token;
 
     public async Task<TunnelEnd> RunAsync()
     {
@@ -69,7 +65,11 @@ internal abstract class Tunnel : IDisposable
         return (TunnelEnd)_end;
     }
 
-    public void Dispose() => _cts.Dispose();
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
 
     /// <summary>Client to destination. Ends by passing the client's FIN on; reports failures through <see cref="Fail"/>.</summary>
     protected abstract Task PumpUpstreamAsync();
@@ -79,6 +79,18 @@ internal abstract class Tunnel : IDisposable
 
     /// <summary>Resets the client side.</summary>
     protected abstract void AbortClient();
+
+    /// <summary>
+    /// The tunnel has failed and both sides are about to be reset. Resetting a socket ends every wait on it, so a
+    /// tunnel whose pumps wait only on sockets needs nothing here (and no cancellation registration per wait).
+    /// </summary>
+    protected virtual void OnFailing()
+    {
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
 
     /// <summary>Both pumps are done; release what the tunnel owns.</summary>
     protected virtual void OnCompleted()
@@ -108,14 +120,7 @@ internal abstract class Tunnel : IDisposable
         }
 
         _error = error;
-        try
-        {
-            _cts.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
+        OnFailing();
         Reset(Upstream);
         AbortClient();
     }
