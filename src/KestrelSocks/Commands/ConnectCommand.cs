@@ -11,7 +11,8 @@ namespace KestrelSocks.Commands;
 
 /// <summary>
 /// CONNECT (RFC 1928 section 4): resolve the destination, apply the rule set, connect within the connect timeout,
-/// answer with the upstream socket's local address, then relay.
+/// and answer with the upstream socket's local address. The session relays: this frame ends with the reply, so a
+/// tunnel that lasts for hours does not keep it (and the request it copied) alive.
 /// </summary>
 internal sealed class ConnectCommand
 {
@@ -30,7 +31,8 @@ internal sealed class ConnectCommand
         _connectTimeout = options.Value.Limits.ConnectTimeout;
     }
 
-    public async Task ExecuteAsync(Socks5Session session, Socks5Request request)
+    /// <summary>The destination's socket, once the success reply is sent; null when the request failed (and was answered) or the client left.</summary>
+    public async Task<Socket?> ExecuteAsync(Socks5Session session, Socks5Request request)
     {
         var started = _timeProvider.GetTimestamp();
         Socket? upstream = null;
@@ -56,7 +58,7 @@ internal sealed class ConnectCommand
             {
                 // Shutting down: a session still connecting is not worth draining.
                 session.EndWithoutReply(HandshakeError.Shutdown);
-                return;
+                return null;
             }
             catch (OperationCanceledException e)
             {
@@ -75,7 +77,7 @@ internal sealed class ConnectCommand
         {
             session.LogConnectFailed(reply, failure);
             await session.FailAsync(reply);
-            return;
+            return null;
         }
 
         bool replied;
@@ -93,11 +95,10 @@ internal sealed class ConnectCommand
         if (!replied)
         {
             upstream.Dispose();
-            return;
+            return null;
         }
 
-        // From here the tunnel owns the socket and closes it on every path.
-        await session.RelayAsync(upstream);
+        return upstream;
     }
 
     /// <summary>The addresses to try, with the rule set applied: empty when every address is refused by it.</summary>
