@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.Protocol;
@@ -87,6 +88,39 @@ internal sealed class SocksClient
         }
     }
 
+    /// <summary>
+    /// <see cref="ConnectAsync"/> with blocking calls, for a caller on a thread of its own. A socket that has never
+    /// been used asynchronously keeps a blocking handle, so its later blocking calls are plain system calls and do not
+    /// wait for the runtime's socket event thread. Cancelling closes the socket, which ends a blocked call.
+    /// </summary>
+    public Socket Connect(IPEndPoint destination, byte[] connectRequest, CancellationToken cancellationToken)
+    {
+        var remote = _proxy?.EndPoint ?? destination;
+        var socket = SocketIo.CreateTcp(remote.AddressFamily);
+        try
+        {
+            using var registration = SocketIo.CloseOnCancel(socket, cancellationToken);
+            socket.Connect(remote);
+            if (_proxy is not null)
+            {
+                Handshake(socket, connectRequest);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            return socket;
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is SocketException or ObjectDisposedException or IOException)
+        {
+            socket.Dispose();
+            throw new OperationCanceledException(cancellationToken);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Method negotiation, optional RFC 1929 login, then the request; returns BND.ADDR/BND.PORT of a success reply.</summary>
     private async ValueTask<IPEndPoint> HandshakeAsync(Socket socket, byte[] request, CancellationToken cancellationToken)
     {
@@ -95,57 +129,104 @@ internal sealed class SocksClient
         {
             await SocketIo.SendAllAsync(socket, _greeting, cancellationToken);
             await SocketIo.ReceiveExactAsync(socket, buffer.AsMemory(0, 2), cancellationToken);
-            if (buffer[0] != Socks5Constants.Version)
+            if (SendsCredentials(buffer))
             {
-                throw new SocksException($"The proxy answered the greeting with version {buffer[0]}.");
-            }
-
-            switch ((AuthMethod)buffer[1])
-            {
-                case AuthMethod.NoAuthentication when _credentials is null:
-                    break;
-                case AuthMethod.UsernamePassword when _credentials is not null:
-                    await SocketIo.SendAllAsync(socket, _credentials, cancellationToken);
-                    await SocketIo.ReceiveExactAsync(socket, buffer.AsMemory(0, 2), cancellationToken);
-                    if (buffer[1] != 0)
-                    {
-                        throw new SocksException("The proxy refused the username and password.");
-                    }
-
-                    break;
-                default:
-                    throw new SocksException($"The proxy selected method {buffer[1]:X2}.");
+                await SocketIo.SendAllAsync(socket, _credentials, cancellationToken);
+                await SocketIo.ReceiveExactAsync(socket, buffer.AsMemory(0, 2), cancellationToken);
+                CheckLogin(buffer);
             }
 
             await SocketIo.SendAllAsync(socket, request, cancellationToken);
             await SocketIo.ReceiveExactAsync(socket, buffer.AsMemory(0, ReplyPrefixLength), cancellationToken);
-            var length = (AddressType)buffer[3] switch
-            {
-                AddressType.IPv4 => 4 + 4 + 2,
-                AddressType.IPv6 => 4 + 16 + 2,
-                AddressType.DomainName => 4 + 1 + buffer[4] + 2,
-                _ => throw new SocksException($"The proxy's reply has address type {buffer[3]}."),
-            };
+            var length = ReplyLength(buffer);
             await SocketIo.ReceiveExactAsync(socket, buffer.AsMemory(ReplyPrefixLength, length - ReplyPrefixLength), cancellationToken);
-            var sequence = new ReadOnlySequence<byte>(buffer, 0, length);
-            if (!Socks5Parser.TryParseReply(ref sequence, out var reply))
-            {
-                throw new SocksException("The proxy's reply could not be parsed.");
-            }
-
-            if (reply.Reply != ReplyCode.Succeeded)
-            {
-                throw new SocksException($"The proxy replied {(byte)reply.Reply:X2} ({reply.Reply}).");
-            }
-
-            var address = reply.BoundAddress.Type == AddressType.DomainName || reply.BoundAddress.IsUnspecifiedIP
-                ? _proxy!.EndPoint.Address
-                : reply.BoundAddress.ToIPAddress();
-            return new IPEndPoint(address, reply.BoundAddress.Port);
+            return BoundEndPoint(buffer, length);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary><see cref="HandshakeAsync"/> with blocking calls.</summary>
+    private IPEndPoint Handshake(Socket socket, byte[] request)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Socks5Constants.MaxRequestLength);
+        try
+        {
+            SocketIo.SendAll(socket, _greeting);
+            SocketIo.ReceiveExact(socket, buffer.AsSpan(0, 2));
+            if (SendsCredentials(buffer))
+            {
+                SocketIo.SendAll(socket, _credentials);
+                SocketIo.ReceiveExact(socket, buffer.AsSpan(0, 2));
+                CheckLogin(buffer);
+            }
+
+            SocketIo.SendAll(socket, request);
+            SocketIo.ReceiveExact(socket, buffer.AsSpan(0, ReplyPrefixLength));
+            var length = ReplyLength(buffer);
+            SocketIo.ReceiveExact(socket, buffer.AsSpan(ReplyPrefixLength, length - ReplyPrefixLength));
+            return BoundEndPoint(buffer, length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void CheckLogin(byte[] answer)
+    {
+        if (answer[1] != 0)
+        {
+            throw new SocksException("The proxy refused the username and password.");
+        }
+    }
+
+    private static int ReplyLength(byte[] prefix)
+    {
+        return (AddressType)prefix[3] switch
+        {
+            AddressType.IPv4 => 4 + 4 + 2,
+            AddressType.IPv6 => 4 + 16 + 2,
+            AddressType.DomainName => 4 + 1 + prefix[4] + 2,
+            _ => throw new SocksException($"The proxy's reply has address type {prefix[3]}."),
+        };
+    }
+
+    /// <summary>Whether the method the proxy selected in its greeting answer needs the RFC 1929 login; throws when it is not the one offered.</summary>
+    [MemberNotNullWhen(true, nameof(_credentials))]
+    private bool SendsCredentials(byte[] answer)
+    {
+        if (answer[0] != Socks5Constants.Version)
+        {
+            throw new SocksException($"The proxy answered the greeting with version {answer[0]}.");
+        }
+
+        return (AuthMethod)answer[1] switch
+        {
+            AuthMethod.NoAuthentication when _credentials is null => false,
+            AuthMethod.UsernamePassword when _credentials is not null => true,
+            _ => throw new SocksException($"The proxy selected method {answer[1]:X2}."),
+        };
+    }
+
+    private IPEndPoint BoundEndPoint(byte[] buffer, int length)
+    {
+        var sequence = new ReadOnlySequence<byte>(buffer, 0, length);
+        if (!Socks5Parser.TryParseReply(ref sequence, out var reply))
+        {
+            throw new SocksException("The proxy's reply could not be parsed.");
+        }
+
+        if (reply.Reply != ReplyCode.Succeeded)
+        {
+            throw new SocksException($"The proxy replied {(byte)reply.Reply:X2} ({reply.Reply}).");
+        }
+
+        var address = reply.BoundAddress.Type == AddressType.DomainName || reply.BoundAddress.IsUnspecifiedIP
+            ? _proxy!.EndPoint.Address
+            : reply.BoundAddress.ToIPAddress();
+        return new IPEndPoint(address, reply.BoundAddress.Port);
     }
 }

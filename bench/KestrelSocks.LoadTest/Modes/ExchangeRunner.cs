@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using KestrelSocks.LoadTest.Measurement;
 using KestrelSocks.LoadTest.Reporting;
 
@@ -12,20 +13,27 @@ internal static class ExchangeRunner
         LoadPath path,
         string mode,
         string caseName,
+        IPEndPoint echo,
         int workers,
-        bool sessions)
+        ExchangeLoop loop)
     {
         var options = context.Options;
         var result = new CaseResult { Mode = mode, Case = caseName, Target = path.Name };
         var window = MeasurementWindow.After(options.Warmup, options.Duration);
-        var echo = context.Targets.Echo.EndPoint;
         var all = Enumerable.Range(0, workers)
             .Select(i => new ExchangeWorker(path.Client, echo, context.Pattern, options.MessageSize, window, context.NextId()))
             .ToArray();
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         lifetime.CancelAfter(options.Warmup + options.Duration + TimeSpan.FromSeconds(30));
         context.Progress.Write($"{mode} {caseName} via {path.Name}: running");
-        var tasks = all.Select(w => Task.Run(() => sessions ? w.RunSessionsAsync(lifetime.Token) : w.RunPingPongAsync(lifetime.Token))).ToArray();
+        var tasks = all.Select((w, i) => loop switch
+            {
+                ExchangeLoop.Sessions => Task.Run(() => w.RunSessionsAsync(lifetime.Token)),
+                ExchangeLoop.PingPong => Task.Run(() => w.RunPingPongAsync(lifetime.Token)),
+                ExchangeLoop.BlockingPingPong => RunOnThread($"{mode}-ping-pong-{i}", () => w.RunPingPongBlocking(lifetime.Token)),
+                _ => throw new ArgumentOutOfRangeException(nameof(loop), loop, null),
+            })
+            .ToArray();
 
         await Task.Delay(window.UntilStart, context.CancellationToken);
         var cpu = new CpuWindow(context.ServerPidFor(path));
@@ -51,6 +59,7 @@ internal static class ExchangeRunner
             }
         }
 
+        var sessions = loop == ExchangeLoop.Sessions;
         var unit = sessions ? "session" : "round trip";
         if (sessions)
         {
@@ -72,5 +81,30 @@ internal static class ExchangeRunner
         result.Verification = string.Create(CultureInfo.InvariantCulture, $"{verified:N0} echoes of {options.MessageSize} bytes matched byte for byte");
         context.Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{mode} {caseName} via {path.Name}: {result.Headline!.Name} {result.Headline.Value:F1} {result.Headline.Unit}, errors {result.ErrorCount}"));
         return result;
+    }
+
+    /// <summary>Runs <paramref name="run"/> on a new background thread; the task ends with it, faulted if it throws.</summary>
+    private static Task RunOnThread(string name, Action run)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                run();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                // An exception escaping a thread would end the process; the caller's await reports it instead.
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        thread.Start();
+        return done.Task;
     }
 }

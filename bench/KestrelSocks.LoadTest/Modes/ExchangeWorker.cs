@@ -9,8 +9,9 @@ using KestrelSocks.LoadTest.Payload;
 namespace KestrelSocks.LoadTest.Modes;
 
 /// <summary>
-/// One loop of tcp-rr (a whole session per exchange) or tcp-latency (one session, many exchanges). Each exchange
-/// sends a slice of the pattern and checks the echo byte for byte; latencies inside the window are recorded.
+/// One loop of tcp-rr (a whole session per exchange), or tcp-latency and tcp-fairness (one session, many exchanges).
+/// Each exchange sends a slice of the pattern and checks the echo byte for byte; latencies inside the window are
+/// recorded.
 /// </summary>
 internal sealed class ExchangeWorker
 {
@@ -128,10 +129,68 @@ internal sealed class ExchangeWorker
         }
     }
 
+    /// <summary>
+    /// <see cref="RunPingPongAsync"/> with blocking calls, for a dedicated thread: connect, handshake and every
+    /// exchange wait in the kernel, not in the thread pool's queue. Returns when the window ends or on cancellation,
+    /// which closes the socket to end a blocked call.
+    /// </summary>
+    public void RunPingPongBlocking(CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(_messageSize);
+        Socket? socket = null;
+        long position = _seed * 1_000_003;
+        try
+        {
+            socket = _client.Connect(_echo, _request, cancellationToken);
+            using var registration = SocketIo.CloseOnCancel(socket, cancellationToken);
+            while (!_window.IsOver(Stopwatch.GetTimestamp()) && !cancellationToken.IsCancellationRequested)
+            {
+                var started = Stopwatch.GetTimestamp();
+                Exchange(socket, position, buffer);
+                var finished = Stopwatch.GetTimestamp();
+                if (_window.Contains(started, finished))
+                {
+                    Latencies.Record(finished - started);
+                    CompletedInWindow++;
+                }
+
+                position += _messageSize;
+            }
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is SocketException or ObjectDisposedException or IOException)
+        {
+            // The socket was closed by the cancellation: the async variant's OperationCanceledException.
+        }
+        catch (Exception e) when (e is SocketException or SocksException or IOException or InvalidDataException)
+        {
+            Fail(e);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            SocketIo.CloseQuietly(socket);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     private async ValueTask ExchangeAsync(Socket socket, long position, byte[] buffer, CancellationToken cancellationToken)
     {
         await SocketIo.SendAllAsync(socket, _pattern.SliceMemory(position, _messageSize), cancellationToken);
         await SocketIo.ReceiveExactAsync(socket, buffer.AsMemory(0, _messageSize), cancellationToken);
+        if (!_pattern.Matches(position, buffer.AsSpan(0, _messageSize)))
+        {
+            throw new InvalidDataException("The echo differs from what was sent.");
+        }
+
+        Verified++;
+    }
+
+    private void Exchange(Socket socket, long position, byte[] buffer)
+    {
+        SocketIo.SendAll(socket, _pattern.Slice(position, _messageSize));
+        SocketIo.ReceiveExact(socket, buffer.AsSpan(0, _messageSize));
         if (!_pattern.Matches(position, buffer.AsSpan(0, _messageSize)))
         {
             throw new InvalidDataException("The echo differs from what was sent.");

@@ -14,7 +14,7 @@ internal static class TcpLatencyMode
         var caseName = string.Create(CultureInfo.InvariantCulture, $"1 session, {context.Options.MessageSize} B ping-pong");
         foreach (var path in context.Paths)
         {
-            results.Add(await ExchangeRunner.RunAsync(context, path, Name, caseName, workers: 1, sessions: false));
+            results.Add(await ExchangeRunner.RunAsync(context, path, Name, caseName, context.Targets.Echo.EndPoint, workers: 1, ExchangeLoop.PingPong));
         }
 
         return results;

@@ -17,7 +17,7 @@ internal static class TcpRequestResponseMode
         var caseName = string.Create(CultureInfo.InvariantCulture, $"{context.Options.Concurrency} concurrent, {context.Options.MessageSize} B exchange");
         foreach (var path in context.Paths)
         {
-            results.Add(await ExchangeRunner.RunAsync(context, path, Name, caseName, context.Options.Concurrency, sessions: true));
+            results.Add(await ExchangeRunner.RunAsync(context, path, Name, caseName, context.Targets.Echo.EndPoint, context.Options.Concurrency, ExchangeLoop.Sessions));
         }
 
         return results;
