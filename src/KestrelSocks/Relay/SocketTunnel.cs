@@ -19,8 +19,14 @@ internal sealed class SocketTunnel : Tunnel
     private const int ChunkSize = 64 * 1024;
 
     // Bytes a direction may move on completions that never went asynchronous before it yields its thread, so one
-    // bulk tunnel cannot hold a thread-pool thread while other tunnels wait.
-    private const int FairnessBudget = 256 * 1024;
+    // bulk tunnel cannot hold a thread while other tunnels wait. One chunk: a bulk direction goes back to the end of
+    // the thread pool's queue after every 64 KiB, which keeps a small message behind eight bulk tunnels within a few
+    // hundred microseconds (bench/README.md, tcp-fairness); bulk throughput did not drop in the same runs.
+    private const int FairnessBudget = ChunkSize;
+
+    // A move at least this large marks a direction as bulk: its next move runs on the thread pool, not on a socket
+    // engine thread (see RelayAsync).
+    private const int BulkThreshold = 16 * 1024;
 
     private readonly Socket _client;
     private readonly ConnectionContext _connection;
@@ -78,6 +84,7 @@ internal sealed class SocketTunnel : Tunnel
 
             var sinceYield = 0;
             var skipWait = false;
+            var bulk = false;
             while (!sourceFinished)
             {
                 direction.Reading();
@@ -90,6 +97,14 @@ internal sealed class SocketTunnel : Tunnel
                     }
 
                     await ready;
+                }
+
+                // With inline completions (the server's default, see Program.cs) a wake-up runs right here on the
+                // socket engine's thread, which is what makes a small message fast. A bulk direction leaves that thread
+                // before it moves anything, so the engine stays free to wake the next small message.
+                if (bulk && !Thread.CurrentThread.IsThreadPoolThread)
+                {
+                    await Task.Yield();
                 }
 
                 var moved = _pipes is not null && OperatingSystem.IsLinux()
@@ -107,6 +122,7 @@ internal sealed class SocketTunnel : Tunnel
                     continue;
                 }
 
+                bulk = moved >= BulkThreshold;
                 Count(direction, moved);
                 sinceYield += moved;
                 if (sinceYield >= FairnessBudget)
