@@ -51,7 +51,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public string AllOutput => StandardOutput + StandardError;
 
     /// <summary>Starts the server with loopback port-0 listeners, then <paramref name="settings"/> (later settings win).</summary>
-    public static ServerProcess Start(params string[] settings)
+    public static ServerProcess Start(params string[] settings) => Start(new Dictionary<string, string?>(), settings);
+
+    /// <summary>As <see cref="Start(string[])"/>, with environment variables set (a null value removes one).</summary>
+    public static ServerProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] settings)
     {
         var directory = AppContext.BaseDirectory;
         var serverDll = Path.Combine(directory, "KestrelSocks.Server.dll");
@@ -77,6 +80,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         startInfo.Environment.Remove("ASPNETCORE_ENVIRONMENT");
         startInfo.Environment.Remove("DOTNET_ENVIRONMENT");
         startInfo.Environment.Remove("ASPNETCORE_URLS");
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                startInfo.Environment.Remove(name);
+            }
+            else
+            {
+                startInfo.Environment[name] = value;
+            }
+        }
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         var server = new ServerProcess(process);

@@ -263,7 +263,7 @@ public sealed class RelayModeTests
         .GroupBy(target => target.Split(':')[0])
         .Select(group => $"{group.Count()} {group.Key}"));
 
-    private static byte[] RandomBytes(int count, int seed)
+    internal static byte[] RandomBytes(int count, int seed)
     {
         var bytes = new byte[count];
         new Random(seed).NextBytes(bytes);
