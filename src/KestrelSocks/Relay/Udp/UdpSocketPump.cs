@@ -40,6 +40,15 @@ internal sealed class UdpSocketPump : IThreadPoolWorkItem
             return;
         }
 
+        // With inline completions (the server's default) this runs on a socket engine thread, which every socket of
+        // the process shares. A drain is a whole batch of datagrams both ways, so it goes to the thread pool, where
+        // the two directions of an association and other associations drain in parallel.
+        if (!Thread.CurrentThread.IsThreadPoolThread)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            return;
+        }
+
         Run();
     }
 
