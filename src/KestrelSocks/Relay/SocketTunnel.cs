@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Sockets;
@@ -143,6 +144,8 @@ internal sealed class SocketTunnel : Tunnel
     }
 
     /// <summary>Moves one chunk through a pooled buffer: the count moved, 0 at end of stream.</summary>
+    // Pooled builder: a move that waits for the destination would otherwise allocate its state machine every time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<int> CopyAsync(Direction direction)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
@@ -169,6 +172,7 @@ internal sealed class SocketTunnel : Tunnel
     /// asynchronously, which waits for room; the pipe goes back to the pool empty either way.
     /// </summary>
     [SupportedOSPlatform("linux")]
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes)
     {
         var pipe = pipes.Rent();
