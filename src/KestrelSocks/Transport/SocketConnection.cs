@@ -55,6 +55,9 @@ internal sealed class SocketConnection : ConnectionContext,
     public SocketConnection(Socket socket, TransportOptions options, PipeOptions inputOptions, PipeOptions outputOptions)
     {
         _socket = socket;
+
+        // Synchronous calls must never wait: the send loop tries a plain send first (see SendAsync).
+        _socket.Blocking = false;
         _maxReceiveSize = options.ReceiveBufferSize;
         ConnectionId = $"ks-{Interlocked.Increment(ref _lastId):x}";
         LocalEndPoint = socket.LocalEndPoint;
@@ -325,13 +328,13 @@ internal sealed class SocketConnection : ConnectionContext,
                 {
                     if (buffer.IsSingleSegment)
                     {
-                        await _socket.SendAsync(buffer.First, SocketFlags.None);
+                        await SendAsync(buffer.First);
                     }
                     else
                     {
                         foreach (var segment in buffer)
                         {
-                            await _socket.SendAsync(segment, SocketFlags.None);
+                            await SendAsync(segment);
                         }
                     }
                 }
@@ -360,6 +363,29 @@ internal sealed class SocketConnection : ConnectionContext,
             await reader.CompleteAsync(error);
         }
     }
+
+    /// <summary>
+    /// Sends without waiting when the socket takes it all, as it does the few bytes of a handshake reply. Only what it
+    /// cannot take goes through an asynchronous send, whose event args the socket then keeps for the rest of its life:
+    /// a handed-over socket would carry them through a tunnel that never sends through them.
+    /// </summary>
+    private ValueTask SendAsync(ReadOnlyMemory<byte> segment)
+    {
+        var sent = _socket.Send(segment.Span, SocketFlags.None, out var error);
+        if (error == SocketError.Success && sent == segment.Length)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (error is not (SocketError.Success or SocketError.WouldBlock))
+        {
+            throw new SocketException((int)error);
+        }
+
+        return SendRestAsync(segment[sent..]);
+    }
+
+    private async ValueTask SendRestAsync(ReadOnlyMemory<byte> rest) => await _socket.SendAsync(rest, SocketFlags.None);
 
     private async Task SignalClosedAsync()
     {

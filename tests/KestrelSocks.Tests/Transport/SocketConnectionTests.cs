@@ -100,6 +100,25 @@ public sealed class SocketConnectionTests
     }
 
     [Fact]
+    public async Task Output_MoreThanTheSocketTakes_ArrivesWholeAndInOrder()
+    {
+        var (connection, peer) = await ConnectAsync();
+        await using var _ = connection;
+        using var __ = peer;
+        var payload = new byte[16 * 1024 * 1024];
+        new Random(42).NextBytes(payload);
+
+        // The peer reads nothing yet, so the socket's buffers fill: sends that would block must wait, not fail or
+        // drop bytes.
+        var written = connection.Transport.Output.WriteAsync(payload).AsTask();
+        var received = new byte[payload.Length];
+        Assert.Equal(payload.Length, await ReceiveExactAsync(peer, received));
+        await written.WaitAsync(_timeout);
+
+        Assert.True(payload.AsSpan().SequenceEqual(received));
+    }
+
+    [Fact]
     public async Task Detach_AfterThePeersFin_SaysTheInputEnded()
     {
         var (connection, peer) = await ConnectAsync();
