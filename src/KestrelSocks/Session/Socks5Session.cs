@@ -176,6 +176,15 @@ internal sealed class Socks5Session
         using var tunnel = await CreateTunnelAsync(upstream);
         _tunnel = tunnel;
         var end = await tunnel.RunAsync();
+
+        // A tunnel ends on the thread that saw its last byte, a socket engine thread when completions run inline.
+        // What follows (logs that may wait for a full console queue, Kestrel closing the connection) belongs on the
+        // thread pool, where a wait holds up one thread and not every socket of that engine.
+        if (!Thread.CurrentThread.IsThreadPoolThread)
+        {
+            await Task.Yield();
+        }
+
         if (end != TunnelEnd.Completed)
         {
             SocksLog.TunnelAborted(_services.Logger, ConnectionId, end.ToString(), tunnel.Error);
