@@ -63,12 +63,7 @@ internal sealed class ExchangeWorker
                     await ExchangeAsync(socket, position, buffer, cancellationToken);
                     socket.Dispose();
                     socket = null;
-                    var finished = Stopwatch.GetTimestamp();
-                    if (_window.Contains(started, finished))
-                    {
-                        Latencies.Record(finished - started);
-                        CompletedInWindow++;
-                    }
+                    Record(started, Stopwatch.GetTimestamp());
                 }
                 catch (Exception e) when (e is SocketException or SocksException or IOException or InvalidDataException)
                 {
@@ -105,12 +100,7 @@ internal sealed class ExchangeWorker
             {
                 var started = Stopwatch.GetTimestamp();
                 await ExchangeAsync(socket, position, buffer, cancellationToken);
-                var finished = Stopwatch.GetTimestamp();
-                if (_window.Contains(started, finished))
-                {
-                    Latencies.Record(finished - started);
-                    CompletedInWindow++;
-                }
+                Record(started, Stopwatch.GetTimestamp());
 
                 position += _messageSize;
             }
@@ -147,12 +137,7 @@ internal sealed class ExchangeWorker
             {
                 var started = Stopwatch.GetTimestamp();
                 Exchange(socket, position, buffer);
-                var finished = Stopwatch.GetTimestamp();
-                if (_window.Contains(started, finished))
-                {
-                    Latencies.Record(finished - started);
-                    CompletedInWindow++;
-                }
+                Record(started, Stopwatch.GetTimestamp());
 
                 position += _messageSize;
             }
@@ -172,6 +157,16 @@ internal sealed class ExchangeWorker
         {
             SocketIo.CloseQuietly(socket);
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Counts an exchange that started and ended inside the window.</summary>
+    private void Record(long started, long finished)
+    {
+        if (_window.Contains(started, finished))
+        {
+            Latencies.Record(finished - started);
+            CompletedInWindow++;
         }
     }
 
