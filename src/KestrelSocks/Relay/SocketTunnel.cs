@@ -25,10 +25,6 @@ internal sealed class SocketTunnel : Tunnel
     // hundred microseconds (bench/README.md, tcp-fairness); bulk throughput did not drop in the same runs.
     private const int FairnessBudget = ChunkSize;
 
-    // A move at least this large marks a direction as bulk: its next move runs on the thread pool, not on a socket
-    // engine thread (see RelayAsync).
-    private const int BulkThreshold = 16 * 1024;
-
     private readonly Socket _client;
     private readonly ConnectionContext _connection;
     private readonly byte[]? _earlyData;
@@ -103,7 +99,7 @@ internal sealed class SocketTunnel : Tunnel
                 // With inline completions (the server's default, see Program.cs) a wake-up runs right here on the
                 // socket engine's thread, which is what makes a small message fast. A bulk direction leaves that thread
                 // before it moves anything, so the engine stays free to wake the next small message.
-                if (bulk && !Thread.CurrentThread.IsThreadPoolThread)
+                if (bulk && SocketEngineThread.IsCurrent)
                 {
                     await Task.Yield();
                 }
@@ -123,7 +119,7 @@ internal sealed class SocketTunnel : Tunnel
                     continue;
                 }
 
-                bulk = moved >= BulkThreshold;
+                bulk = moved >= SocketEngineThread.BulkBytes;
                 Count(direction, moved);
                 sinceYield += moved;
                 if (sinceYield >= FairnessBudget)

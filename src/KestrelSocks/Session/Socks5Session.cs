@@ -7,6 +7,7 @@ using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
 using KestrelSocks.Configuration;
 using KestrelSocks.Relay;
+using KestrelSocks.Sockets;
 using KestrelSocks.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -88,6 +89,13 @@ internal sealed class Socks5Session
         }
         finally
         {
+            // A session can end on a socket engine thread (a refused connect completes there): the log line and
+            // Kestrel's close that follow belong on the thread pool.
+            if (SocketEngineThread.IsCurrent)
+            {
+                await Task.Yield();
+            }
+
             var duration = _services.TimeProvider.GetElapsedTime(_started);
             _services.Metrics.SessionEnded(_hasRequest ? _request.Command : null, _reply, duration);
             if (_hasRequest && _services.Logger.IsEnabled(LogLevel.Information))
@@ -180,7 +188,7 @@ internal sealed class Socks5Session
         // A tunnel ends on the thread that saw its last byte, a socket engine thread when completions run inline.
         // What follows (logs that may wait for a full console queue, Kestrel closing the connection) belongs on the
         // thread pool, where a wait holds up one thread and not every socket of that engine.
-        if (!Thread.CurrentThread.IsThreadPoolThread)
+        if (SocketEngineThread.IsCurrent)
         {
             await Task.Yield();
         }

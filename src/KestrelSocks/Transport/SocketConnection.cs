@@ -277,6 +277,12 @@ internal sealed class SocketConnection : ConnectionContext,
                     await DiscardUntilEndAsync();
                     break;
                 }
+
+                // Bulk input (a Pipe-mode tunnel) is read on the thread pool, not on a socket engine thread.
+                if (received >= SocketEngineThread.BulkBytes && SocketEngineThread.IsCurrent)
+                {
+                    await Task.Yield();
+                }
             }
         }
         catch (OperationCanceledException) when (_detaching)
@@ -324,6 +330,7 @@ internal sealed class SocketConnection : ConnectionContext,
                 }
 
                 var buffer = result.Buffer;
+                var length = buffer.Length;
                 try
                 {
                     if (buffer.IsSingleSegment)
@@ -346,6 +353,12 @@ internal sealed class SocketConnection : ConnectionContext,
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     break;
+                }
+
+                // A send that had to wait resumes on a socket engine thread: bulk output goes on from the thread pool.
+                if (length >= SocketEngineThread.BulkBytes && SocketEngineThread.IsCurrent)
+                {
+                    await Task.Yield();
                 }
             }
 

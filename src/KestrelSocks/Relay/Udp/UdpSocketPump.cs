@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using KestrelSocks.Sockets;
 
 namespace KestrelSocks.Relay.Udp;
 
@@ -43,7 +44,7 @@ internal sealed class UdpSocketPump : IThreadPoolWorkItem
         // With inline completions (the server's default) this runs on a socket engine thread, which every socket of
         // the process shares. A drain is a whole batch of datagrams both ways, so it goes to the thread pool, where
         // the two directions of an association and other associations drain in parallel.
-        if (!Thread.CurrentThread.IsThreadPoolThread)
+        if (SocketEngineThread.IsCurrent)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             return;
