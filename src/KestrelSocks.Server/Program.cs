@@ -3,13 +3,10 @@ using Microsoft.Extensions.Options;
 
 // Socket completions run on the socket engine's own threads instead of hopping to the thread pool, the way an
 // event-loop C server handles readiness: a small message is relayed on the thread that learnt it had arrived. Tunnels
-// move bulk transfers back to the thread pool themselves (Relay/SocketTunnel.cs). The runtime reads the variable once,
-// when the first socket is used, so it is set here, before anything else; an operator's own value wins.
-const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
-{
-    Environment.SetEnvironmentVariable(InlineCompletions, "1");
-}
+// move bulk transfers back to the thread pool themselves (Relay/SocketTunnel.cs). The runtime reads the switch once,
+// when the first socket is used, so it is set here, before anything else; an operator's own
+// DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS wins.
+KestrelSocksApplication.UseInlineSocketCompletions();
 
 try
 {

@@ -13,4 +13,5 @@ internal static class EventIds
     public const int SessionError = 8;
     public const int UdpAssociationEnded = 9;
     public const int UdpDatagramFailed = 10;
+    public const int SocketCompletions = 11;
 }

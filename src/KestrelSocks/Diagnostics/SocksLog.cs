@@ -26,6 +26,9 @@ internal static partial class SocksLog
     [LoggerMessage(EventIds.ListenerStarted, LogLevel.Information, "Listening for {Protocol} on {EndPoint}")]
     public static partial void ListenerStarted(ILogger logger, string protocol, EndPoint endPoint);
 
+    [LoggerMessage(EventIds.SocketCompletions, LogLevel.Information, "Socket completions run {Where} ({Variable}={Value})")]
+    public static partial void SocketCompletions(ILogger logger, string where, string variable, string value);
+
     [LoggerMessage(EventIds.AnonymousOnPublicListener, LogLevel.Warning,
         "SOCKS listener {EndPoint} is not loopback and anonymous access is on: anyone who reaches it can use this proxy. Set KestrelSocks:Authentication:AllowAnonymous=false to require a username and password.")]
     public static partial void AnonymousOnPublicListener(ILogger logger, EndPoint endPoint);

@@ -1,3 +1,4 @@
+using KestrelSocks.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,6 +8,19 @@ namespace KestrelSocks.Hosting;
 /// <summary>Builds the whole proxy host: the executable and the end-to-end tests start exactly the same thing.</summary>
 public static class KestrelSocksApplication
 {
+    /// <summary>
+    /// Runs socket completions inline on the socket engine's threads unless the environment already says otherwise.
+    /// The runtime reads the switch once, when the first socket is used, so an executable calls this first of all;
+    /// a test host gets it from its own environment instead. See README, "Threads".
+    /// </summary>
+    public static void UseInlineSocketCompletions()
+    {
+        if (Environment.GetEnvironmentVariable(SocketEngineThread.InlineCompletionsVariable) is null)
+        {
+            Environment.SetEnvironmentVariable(SocketEngineThread.InlineCompletionsVariable, "1");
+        }
+    }
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);

@@ -1,13 +1,17 @@
 using System.Net;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace KestrelSocks.Hosting;
 
-/// <summary>Says where the proxy listens once it does, and warns when anonymous access is open beyond loopback.</summary>
+/// <summary>
+/// Says where the proxy listens once it does and how socket completions run, and warns when anonymous access is open
+/// beyond loopback.
+/// </summary>
 internal sealed class StartupReporter : IHostedService
 {
     private readonly IHostApplicationLifetime _lifetime;
@@ -38,6 +42,10 @@ internal sealed class StartupReporter : IHostedService
 
     private void Report()
     {
+        SocksLog.SocketCompletions(_logger,
+            SocketEngineThread.InlineCompletions ? "inline on the socket engine threads" : "on the thread pool",
+            SocketEngineThread.InlineCompletionsVariable, Environment.GetEnvironmentVariable(SocketEngineThread.InlineCompletionsVariable) ?? "unset");
+
         foreach (var endPoint in _endPoints.Socks)
         {
             SocksLog.ListenerStarted(_logger, "SOCKS5", endPoint);

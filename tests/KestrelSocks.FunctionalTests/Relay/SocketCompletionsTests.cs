@@ -4,9 +4,9 @@ using KestrelSocks.FunctionalTests.Infrastructure;
 namespace KestrelSocks.FunctionalTests.Relay;
 
 /// <summary>
-/// The server executable turns on inline socket completions unless the operator set the variable (Program.cs), and
-/// tunnels then move bulk transfers off the socket engine's threads. Both ways of running must relay the same bytes:
-/// bulk tunnels byte-exact both ways beside a ping-pong tunnel, then half-close, in the real process.
+/// The server executable turns on inline socket completions unless the operator set the variable (Program.cs), says
+/// so at start, and tunnels then move bulk transfers off the socket engine's threads. Both ways of running must relay
+/// the same bytes: bulk tunnels byte-exact both ways beside a ping-pong tunnel, then half-close, in the real process.
 /// </summary>
 public sealed class SocketCompletionsTests
 {
@@ -32,6 +32,11 @@ public sealed class SocketCompletionsTests
         await using var echo = EchoServer.Start();
         await using var server = ServerProcess.Start(new Dictionary<string, string?> { [InlineCompletions] = inlineCompletions });
         var socks = await server.WaitForSocksEndPointAsync();
+
+        // The executable turns them on by itself; an operator's own value wins.
+        await server.WaitForOutputAsync(inlineCompletions is null
+            ? $"Socket completions run inline on the socket engine threads ({InlineCompletions}=1)"
+            : $"Socket completions run on the thread pool ({InlineCompletions}={inlineCompletions})");
 
         var bulk = Enumerable.Range(0, BulkTunnels).Select(async i =>
         {
