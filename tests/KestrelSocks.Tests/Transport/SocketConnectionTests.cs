@@ -17,16 +17,22 @@ public sealed class SocketConnectionTests
     private static readonly TimeSpan _timeout = TimeSpan.FromSeconds(10);
     private static readonly TransportOptions _options = new();
 
-    public static TheoryData<int> ConsumedCounts => [0, 1, 7, 31, 32];
+    // (bytes sent, bytes the application consumes): within one pipe segment, and spread over several (the transport
+    // reads 2 KiB first and grows its reads).
+    public static TheoryData<int, int> Bursts => new()
+    {
+        { 32, 0 }, { 32, 1 }, { 32, 7 }, { 32, 31 }, { 32, 32 },
+        { 100_000, 10 }, { 100_000, 2_049 }, { 100_000, 99_999 },
+    };
 
     [Theory]
-    [MemberData(nameof(ConsumedCounts))]
-    public async Task Detach_HandsOverTheUnconsumedBytes_InOrder(int consumed)
+    [MemberData(nameof(Bursts))]
+    public async Task Detach_HandsOverTheUnconsumedBytes_InOrder(int length, int consumed)
     {
         var (connection, peer) = await ConnectAsync();
         await using var _ = connection;
         using var __ = peer;
-        var sent = Enumerable.Range(0, 32).Select(i => (byte)(i + 1)).ToArray();
+        var sent = Enumerable.Range(0, length).Select(i => (byte)((i * 7) + 1)).ToArray();
         await peer.SendAsync(sent);
 
         // The application reads the whole burst but consumes only part of it, as the handshake does with the
