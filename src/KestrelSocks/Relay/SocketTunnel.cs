@@ -96,9 +96,9 @@ internal sealed class SocketTunnel : Tunnel
                     await ready;
                 }
 
-                // With inline completions (the server's default, see Program.cs) a wake-up runs right here on the
-                // socket engine's thread, which is what makes a small message fast. A bulk direction leaves that thread
-                // before it moves anything, so the engine stays free to wake the next small message.
+                // With inline completions (the server's default) a wake-up runs right here on the socket engine's
+                // thread, which is what makes a small message fast. A bulk direction leaves that thread before it moves
+                // anything, so the engine stays free to wake the next small message (see SocketEngineThread).
                 if (bulk && SocketEngineThread.IsCurrent)
                 {
                     await Task.Yield();

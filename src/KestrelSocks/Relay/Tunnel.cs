@@ -36,6 +36,9 @@ internal abstract class Tunnel : IDisposable
 
     public long BytesDown => Interlocked.Read(ref _bytesDown);
 
+    /// <summary>How the tunnel ended, once <see cref="RunAsync"/> has returned.</summary>
+    public TunnelEnd End => (TunnelEnd)Volatile.Read(ref _end);
+
     /// <summary>The failure that ended the tunnel, if one did.</summary>
     public Exception? Error => _error;
 

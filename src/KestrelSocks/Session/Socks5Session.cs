@@ -89,11 +89,17 @@ internal sealed class Socks5Session
         }
         finally
         {
-            // A session can end on a socket engine thread (a refused connect completes there): the log line and
-            // Kestrel's close that follow belong on the thread pool.
+            // A session can end on a socket engine thread (a tunnel ends on the thread that saw its last byte, a
+            // refused connect completes there): the logs, which may wait for a full console queue, and Kestrel's close
+            // that follow belong on the thread pool, where a wait holds up one thread and not every socket of an engine.
             if (SocketEngineThread.IsCurrent)
             {
                 await Task.Yield();
+            }
+
+            if (_tunnel is { End: not TunnelEnd.Completed } aborted)
+            {
+                SocksLog.TunnelAborted(_services.Logger, ConnectionId, aborted.End.ToString(), aborted.Error);
             }
 
             var duration = _services.TimeProvider.GetElapsedTime(_started);
@@ -183,20 +189,7 @@ internal sealed class Socks5Session
     {
         using var tunnel = await CreateTunnelAsync(upstream);
         _tunnel = tunnel;
-        var end = await tunnel.RunAsync();
-
-        // A tunnel ends on the thread that saw its last byte, a socket engine thread when completions run inline.
-        // What follows (logs that may wait for a full console queue, Kestrel closing the connection) belongs on the
-        // thread pool, where a wait holds up one thread and not every socket of that engine.
-        if (SocketEngineThread.IsCurrent)
-        {
-            await Task.Yield();
-        }
-
-        if (end != TunnelEnd.Completed)
-        {
-            SocksLog.TunnelAborted(_services.Logger, ConnectionId, end.ToString(), tunnel.Error);
-        }
+        await tunnel.RunAsync();
     }
 
     private async Task<Tunnel> CreateTunnelAsync(Socket upstream)

@@ -1,9 +1,10 @@
 namespace KestrelSocks.Sockets;
 
 /// <summary>
-/// Where a socket continuation runs. With inline completions (the server's default, see Program.cs) code after an
-/// awaited socket operation runs on the socket engine's own thread, which every socket of that engine shares; code
-/// that moves many bytes, or may wait, steps off it to the thread pool so the next small message is not held up.
+/// Where a socket continuation runs. With inline completions (the server's default, see
+/// <c>KestrelSocksApplication.UseInlineSocketCompletions</c>) code after an awaited socket operation runs on the socket
+/// engine's own thread, which every socket of that engine shares; code that moves many bytes, or may wait, steps off
+/// it to the thread pool so the next small message is not held up.
 /// </summary>
 internal static class SocketEngineThread
 {
