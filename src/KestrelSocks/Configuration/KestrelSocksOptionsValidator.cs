@@ -167,6 +167,20 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             errors.Add($"{Key}:MaxDatagramSize must be between 1 and 65507 bytes, the largest UDP payload over IPv4 (got {udp.MaxDatagramSize}).");
         }
 
+        if (!Enum.IsDefined(udp.Engine))
+        {
+            errors.Add($"{Key}:Engine must be Auto, EventLoop or Portable (got {udp.Engine}).");
+        }
+        else if (udp.Engine == UdpEngineMode.EventLoop && !OperatingSystem.IsLinux())
+        {
+            errors.Add($"{Key}:Engine is EventLoop, which needs Linux (epoll, recvmmsg, sendmmsg); use Auto or Portable.");
+        }
+
+        if (udp.EventLoopThreads is < 0 or > 256)
+        {
+            errors.Add($"{Key}:EventLoopThreads must be between 0 (one per processor) and 256 (got {udp.EventLoopThreads}).");
+        }
+
         if (udp.SocketReceiveBufferSize is < 4096 or > 256 * 1024 * 1024)
         {
             errors.Add($"{Key}:SocketReceiveBufferSize must be between 4096 and 268435456 bytes (got {udp.SocketReceiveBufferSize}).");

@@ -44,8 +44,11 @@ internal sealed class UdpOptions
     /// </summary>
     public bool RepliesOnlyFromContacted { get; set; } = true;
 
-    /// <summary>On Linux, move datagrams in batches with recvmmsg/sendmmsg; off sends and receives one per system call.</summary>
-    public bool BatchedIO { get; set; } = true;
+    /// <summary>How sockets are waited on and drained: relay loops with batched system calls on Linux, or the portable engine.</summary>
+    public UdpEngineMode Engine { get; set; } = UdpEngineMode.Auto;
+
+    /// <summary>Relay loops of the Linux engine; 0 means one per processor.</summary>
+    public int EventLoopThreads { get; set; }
 
     /// <summary>Upper bound on how long a resolved domain destination is reused.</summary>
     public TimeSpan DnsCacheTtl { get; set; } = TimeSpan.FromSeconds(30);

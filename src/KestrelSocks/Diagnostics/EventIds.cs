@@ -14,4 +14,5 @@ internal static class EventIds
     public const int UdpAssociationEnded = 9;
     public const int UdpDatagramFailed = 10;
     public const int SocketCompletions = 11;
+    public const int UdpLoopFailed = 12;
 }

@@ -41,6 +41,9 @@ internal static partial class SocksLog
     [LoggerMessage(EventIds.UdpDatagramFailed, LogLevel.Error, "UDP association {AssociationId}: a datagram could not be processed and was dropped")]
     public static partial void UdpDatagramFailed(ILogger logger, long associationId, Exception exception);
 
+    [LoggerMessage(EventIds.UdpLoopFailed, LogLevel.Error, "UDP relay loop: unexpected error; the loop carries on")]
+    public static partial void UdpLoopFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventIds.SessionError, LogLevel.Error, "Session {ConnectionId}: unexpected error")]
     public static partial void SessionError(ILogger logger, string connectionId, Exception exception);
 }

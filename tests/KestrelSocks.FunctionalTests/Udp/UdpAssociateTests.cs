@@ -12,13 +12,16 @@ namespace KestrelSocks.FunctionalTests.Udp;
 /// UDP ASSOCIATE through the real host to real loopback UDP echo servers: declared and learnt client ports, every
 /// destination address type, replies told apart by their header, and datagrams up to nearly the UDP maximum.
 /// </summary>
-public sealed class UdpAssociateTests
+public abstract class UdpAssociateTests
 {
     private readonly ITestOutputHelper _output;
 
-    public UdpAssociateTests(ITestOutputHelper output)
+    private readonly string _engine;
+
+    protected UdpAssociateTests(ITestOutputHelper output, string engine)
     {
         _output = output;
+        _engine = engine;
     }
 
     [Theory]
@@ -26,7 +29,7 @@ public sealed class UdpAssociateTests
     [InlineData(false)]
     public async Task Associate_IPv4Destination_EchoesThroughTheRelay(bool declarePort)
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
 
@@ -50,7 +53,7 @@ public sealed class UdpAssociateTests
     public async Task Associate_OverIPv6ControlConnection_RelayIsIPv6()
     {
         Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0");
+        await using var host = await StartHostAsync("--KestrelSocks:Listen:0=[::1]:0");
         Assert.Equal(IPAddress.IPv6Loopback, host.SocksEndPoint.Address);
         await using var echo = UdpEchoServer.Start(IPAddress.IPv6Loopback);
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
@@ -65,7 +68,7 @@ public sealed class UdpAssociateTests
     public async Task Associate_IPv4ClientOverIPv6ControlConnection_RelayIsIPv4OnTheRouteToTheClient()
     {
         Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0");
+        await using var host = await StartHostAsync("--KestrelSocks:Listen:0=[::1]:0");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
 
@@ -80,7 +83,7 @@ public sealed class UdpAssociateTests
     public async Task Associate_IPv4Association_ReachesIPv6Destination()
     {
         Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start(IPAddress.IPv6Loopback);
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -96,7 +99,7 @@ public sealed class UdpAssociateTests
     [Fact]
     public async Task Associate_DomainNameDestination_IsResolvedByTheRelay()
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.StartOnBothLoopbacks();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -112,12 +115,10 @@ public sealed class UdpAssociateTests
         await host.AssertMetricAsync(0, "kestrelsocks_udp_drops_total");
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task OneAssociation_ThreeDestinations_EachReplyNamesItsSender(bool batchedIO)
+    [Fact]
+    public async Task OneAssociation_ThreeDestinations_EachReplyNamesItsSender()
     {
-        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Udp:BatchedIO={batchedIO}");
+        await using var host = await StartHostAsync();
         await using var first = UdpEchoServer.Start();
         await using var second = UdpEchoServer.Start();
         await using var third = UdpEchoServer.Start();
@@ -152,14 +153,12 @@ public sealed class UdpAssociateTests
     }
 
     [Theory]
-    [InlineData(8 * 1024, true)]
-    [InlineData(65_000, true)]
-    [InlineData(8 * 1024, false)]
-    [InlineData(65_000, false)]
-    public async Task LargeDatagram_IsEchoedByteExact(int size, bool batchedIO)
+    [InlineData(8 * 1024)]
+    [InlineData(65_000)]
+    public async Task LargeDatagram_IsEchoedByteExact(int size)
     {
         // Both drain paths: recvmmsg/sendmmsg batches (Linux) and one system call per datagram (everywhere).
-        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Udp:BatchedIO={batchedIO}");
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -175,7 +174,7 @@ public sealed class UdpAssociateTests
     [Fact]
     public async Task SeveralAssociationsOnOneControlConnection_EachHasItsOwnRelayPortAndWorks()
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         var associations = new List<UdpAssociationClient>();
@@ -207,7 +206,7 @@ public sealed class UdpAssociateTests
     [Fact]
     public async Task AssociationBeyondPerConnectionLimit_RepliesNotAllowed_AndTheOthersKeepWorking()
     {
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:MaxAssociationsPerConnection=2");
+        await using var host = await StartHostAsync("--KestrelSocks:Udp:MaxAssociationsPerConnection=2");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var first = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -228,4 +227,14 @@ public sealed class UdpAssociateTests
 
     private static byte[] PayloadFor(IPEndPoint destination, int round) =>
         Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{destination.Port} round {round}"));
+
+    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    private Task<ProxyHost> StartHostAsync(params string[] settings) =>
+        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+
+    /// <summary>Every test above on the Linux relay loops (the default there).</summary>
+    public sealed class EventLoop(ITestOutputHelper output) : UdpAssociateTests(output, "EventLoop");
+
+    /// <summary>Every test above on the portable engine.</summary>
+    public sealed class Portable(ITestOutputHelper output) : UdpAssociateTests(output, "Portable");
 }

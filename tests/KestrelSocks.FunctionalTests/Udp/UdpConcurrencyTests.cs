@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace KestrelSocks.FunctionalTests.Udp;
 
 /// <summary>Many associations at once, sized for a 2-core machine with a 20,000 file limit (about 900 sockets in all).</summary>
-public sealed class UdpConcurrencyTests
+public abstract class UdpConcurrencyTests
 {
     private const int ControlConnections = 20;
     private const int AssociationsPerConnection = 10;
@@ -23,16 +23,19 @@ public sealed class UdpConcurrencyTests
 
     private readonly ITestOutputHelper _output;
 
-    public UdpConcurrencyTests(ITestOutputHelper output)
+    private readonly string _engine;
+
+    protected UdpConcurrencyTests(ITestOutputHelper output, string engine)
     {
         _output = output;
+        _engine = engine;
     }
 
     [Fact]
     public async Task TwoHundredAssociations_EverySequenceNumberComesBackExactlyOnce()
     {
         const int Associations = ControlConnections * AssociationsPerConnection;
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         var echoes = new List<UdpEchoServer>();
         var controls = new ConcurrentBag<SocksTestClient>();
         var flows = new ConcurrentBag<(UdpAssociationClient Association, UdpEchoServer Echo, int Id)>();
@@ -86,8 +89,9 @@ public sealed class UdpConcurrencyTests
         }
 
         await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
-        var pool = host.App.Services.GetRequiredService<UdpRelay>().EventArgsPool;
-        await Eventually.AssertAsync(() => pool.Outstanding == 0, () => $"{pool.Outstanding} readiness event args were never returned to the pool.");
+        var relay = host.App.Services.GetRequiredService<UdpRelay>();
+        await Eventually.AssertAsync(() => relay.EventArgsPool.Outstanding == 0, () => $"{relay.EventArgsPool.Outstanding} readiness event args were never returned to the pool.");
+        Assert.Equal(0, relay.Engine.Attached);
     }
 
     /// <summary>Sends sequence numbers 0..N-1 with at most <see cref="SendWindow"/> unanswered, and checks each comes back once.</summary>
@@ -131,4 +135,14 @@ public sealed class UdpConcurrencyTests
             }
         }
     }
+
+    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    private Task<ProxyHost> StartHostAsync(params string[] settings) =>
+        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+
+    /// <summary>Every test above on the Linux relay loops (the default there).</summary>
+    public sealed class EventLoop(ITestOutputHelper output) : UdpConcurrencyTests(output, "EventLoop");
+
+    /// <summary>Every test above on the portable engine.</summary>
+    public sealed class Portable(ITestOutputHelper output) : UdpConcurrencyTests(output, "Portable");
 }

@@ -11,13 +11,16 @@ namespace KestrelSocks.FunctionalTests.Udp;
 /// Each is dropped without an answer and counted by reason, and the association carries on. "Not delivered" is proven
 /// without waiting: a sentinel sent behind the bad datagram must be the only thing the echo server ever saw.
 /// </summary>
-public sealed class UdpDropTests
+public abstract class UdpDropTests
 {
     private readonly ITestOutputHelper _output;
 
-    public UdpDropTests(ITestOutputHelper output)
+    private readonly string _engine;
+
+    protected UdpDropTests(ITestOutputHelper output, string engine)
     {
         _output = output;
+        _engine = engine;
     }
 
     [Theory]
@@ -25,7 +28,7 @@ public sealed class UdpDropTests
     [InlineData(false)]
     public async Task DatagramFromAnotherSocket_IsDroppedUnansweredAndCounted(bool declarePort)
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback, declarePort);
@@ -55,7 +58,7 @@ public sealed class UdpDropTests
     [InlineData("zero-length domain name")]
     public async Task MalformedHeader_IsDroppedAndCounted_AndTheAssociationKeepsWorking(string kind)
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -80,7 +83,7 @@ public sealed class UdpDropTests
     [Fact]
     public async Task DatagramLargerThanMaxDatagramSize_IsDroppedAndCounted()
     {
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:MaxDatagramSize=1000");
+        await using var host = await StartHostAsync("--KestrelSocks:Udp:MaxDatagramSize=1000");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -98,7 +101,7 @@ public sealed class UdpDropTests
     [Fact]
     public async Task DestinationNameThatDoesNotResolve_IsDroppedAndCountedAsDnsFailure()
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -129,4 +132,14 @@ public sealed class UdpDropTests
         socket.Bind(new IPEndPoint(address, 0));
         return socket;
     }
+
+    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    private Task<ProxyHost> StartHostAsync(params string[] settings) =>
+        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+
+    /// <summary>Every test above on the Linux relay loops (the default there).</summary>
+    public sealed class EventLoop(ITestOutputHelper output) : UdpDropTests(output, "EventLoop");
+
+    /// <summary>Every test above on the portable engine.</summary>
+    public sealed class Portable(ITestOutputHelper output) : UdpDropTests(output, "Portable");
 }

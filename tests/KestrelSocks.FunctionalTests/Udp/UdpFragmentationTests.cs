@@ -10,13 +10,16 @@ namespace KestrelSocks.FunctionalTests.Udp;
 /// sequence into one datagram, in any arrival order, abandons an incomplete one when its reassembly timer runs out,
 /// restarts on evidence of a new sequence, and drops every fragment when fragmentation is switched off.
 /// </summary>
-public sealed class UdpFragmentationTests
+public abstract class UdpFragmentationTests
 {
     private readonly ITestOutputHelper _output;
 
-    public UdpFragmentationTests(ITestOutputHelper output)
+    private readonly string _engine;
+
+    protected UdpFragmentationTests(ITestOutputHelper output, string engine)
     {
         _output = output;
+        _engine = engine;
     }
 
     [Theory]
@@ -25,7 +28,7 @@ public sealed class UdpFragmentationTests
     [InlineData(new byte[] { 0x83, 2, 1 })]
     public async Task CompleteSequence_IsReassembledIntoOneDatagram(byte[] arrivalOrder)
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -46,7 +49,7 @@ public sealed class UdpFragmentationTests
     [Fact]
     public async Task SequenceWithAMissingPiece_IsNeverDelivered_AndCountedWhenTheReassemblyTimerRunsOut()
     {
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:ReassemblyTimeout=00:00:00.5");
+        await using var host = await StartHostAsync("--KestrelSocks:Udp:ReassemblyTimeout=00:00:00.5");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -64,7 +67,7 @@ public sealed class UdpFragmentationTests
     [Fact]
     public async Task NewSequenceBeforeTheOldOneCompletes_RestartsReassembly()
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -86,7 +89,7 @@ public sealed class UdpFragmentationTests
     [Fact]
     public async Task FragmentationDisabled_EveryFragmentIsDroppedAndCounted()
     {
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:Fragmentation=false");
+        await using var host = await StartHostAsync("--KestrelSocks:Udp:Fragmentation=false");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -100,4 +103,14 @@ public sealed class UdpFragmentationTests
     }
 
     private static byte[][] Pieces(params string[] pieces) => [.. pieces.Select(p => Encoding.ASCII.GetBytes(p))];
+
+    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    private Task<ProxyHost> StartHostAsync(params string[] settings) =>
+        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+
+    /// <summary>Every test above on the Linux relay loops (the default there).</summary>
+    public sealed class EventLoop(ITestOutputHelper output) : UdpFragmentationTests(output, "EventLoop");
+
+    /// <summary>Every test above on the portable engine.</summary>
+    public sealed class Portable(ITestOutputHelper output) : UdpFragmentationTests(output, "Portable");
 }

@@ -13,19 +13,22 @@ namespace KestrelSocks.FunctionalTests.Udp;
 /// How associations end: with their control connection (RFC 1928), or when idle, in which case the control
 /// connection ends with the last of them. Either way the relay port closes and the pooled event args come back.
 /// </summary>
-public sealed class UdpLifetimeTests
+public abstract class UdpLifetimeTests
 {
     private readonly ITestOutputHelper _output;
 
-    public UdpLifetimeTests(ITestOutputHelper output)
+    private readonly string _engine;
+
+    protected UdpLifetimeTests(ITestOutputHelper output, string engine)
     {
         _output = output;
+        _engine = engine;
     }
 
     [Fact]
     public async Task ControlConnectionClosed_EndsTheAssociation_AndLaterDatagramsGetNoReply()
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -43,7 +46,7 @@ public sealed class UdpLifetimeTests
     [Fact]
     public async Task IdleAssociation_Ends_AndTakesItsControlConnectionWithIt()
     {
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:IdleTimeout=00:00:01");
+        await using var host = await StartHostAsync("--KestrelSocks:Udp:IdleTimeout=00:00:01");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -65,7 +68,7 @@ public sealed class UdpLifetimeTests
     [Fact]
     public async Task OneOfTwoAssociationsIdlesOut_TheControlConnectionStaysUntilTheOtherDoes()
     {
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Udp:IdleTimeout=00:00:01");
+        await using var host = await StartHostAsync("--KestrelSocks:Udp:IdleTimeout=00:00:01");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var quiet = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
@@ -120,4 +123,14 @@ public sealed class UdpLifetimeTests
         var pool = host.App.Services.GetRequiredService<UdpRelay>().EventArgsPool;
         await Eventually.AssertAsync(() => pool.Outstanding == 0, () => $"{pool.Outstanding} readiness event args were never returned to the pool.");
     }
+
+    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    private Task<ProxyHost> StartHostAsync(params string[] settings) =>
+        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+
+    /// <summary>Every test above on the Linux relay loops (the default there).</summary>
+    public sealed class EventLoop(ITestOutputHelper output) : UdpLifetimeTests(output, "EventLoop");
+
+    /// <summary>Every test above on the portable engine.</summary>
+    public sealed class Portable(ITestOutputHelper output) : UdpLifetimeTests(output, "Portable");
 }

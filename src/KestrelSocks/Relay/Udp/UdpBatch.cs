@@ -3,28 +3,29 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Sockets.Linux;
 
 namespace KestrelSocks.Relay.Udp;
 
 /// <summary>
 /// Batched datagram I/O for Linux: recvmmsg(2) takes up to <see cref="Slots"/> datagrams in one system call and
-/// sendmmsg(2) sends what a drain produced in one more, where one datagram each way otherwise costs two or three.
-/// One instance per thread, in native memory that never moves, so the kernel can be handed pointers straight into
-/// it; a drain receives into it, relays in place and flushes before it returns, so nothing outlives the call.
+/// sendmmsg(2) sends what they produced in one more, where one datagram each way otherwise costs two or three.
+/// Each relay loop owns one, in native memory that never moves, so the kernel is handed pointers straight into it;
+/// a drain receives into it, relays in place and flushes before it moves on, so nothing outlives the drain.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed unsafe partial class UdpBatch
+internal sealed unsafe partial class UdpBatch : IDisposable
 {
     public const int Slots = 16;
     public const int SlotSize = 64 * 1024;
     private const int NameSize = 32;
     private const int MessageDontWait = 0x40;
     private const int MessageTruncated = 0x20;
-    private const int ErrorAgain = 11;
-    private const int ErrorInterrupted = 4;
 
-    [ThreadStatic]
-    private static UdpBatch? _current;
+    // One IPV6_PKTINFO control message: struct cmsghdr (16 bytes on LP64) and struct in6_pktinfo (20), padded to 8.
+    private const int ControlSize = 40;
+    private const int LevelIPv6 = 41;
+    private const int IPv6PacketInfo = 50;
 
     private readonly byte* _data;
     private readonly MessageHeader* _receive;
@@ -33,12 +34,14 @@ internal sealed unsafe partial class UdpBatch
     private readonly MessageHeader* _send;
     private readonly IoVector* _sendVectors;
     private readonly byte* _sendNames;
+    private readonly byte* _sendControl;
     private readonly int[] _payloadLengths = new int[Slots];
+    private readonly bool[] _upstream = new bool[Slots];
     private int _queued;
+    private int _disposed;
 
-    private UdpBatch()
+    public UdpBatch()
     {
-        // Lives as long as its thread pool thread; threads are few and long-lived, so this is never freed.
         _data = (byte*)NativeMemory.AlignedAlloc(Slots * SlotSize, 64);
         _receive = (MessageHeader*)NativeMemory.AllocZeroed((nuint)(Slots * sizeof(MessageHeader)));
         _receiveVectors = (IoVector*)NativeMemory.AllocZeroed((nuint)(Slots * sizeof(IoVector)));
@@ -46,9 +49,11 @@ internal sealed unsafe partial class UdpBatch
         _send = (MessageHeader*)NativeMemory.AllocZeroed((nuint)(Slots * sizeof(MessageHeader)));
         _sendVectors = (IoVector*)NativeMemory.AllocZeroed((nuint)(Slots * sizeof(IoVector)));
         _sendNames = (byte*)NativeMemory.AllocZeroed(Slots * NameSize);
+        _sendControl = (byte*)NativeMemory.AllocZeroed(Slots * ControlSize);
     }
 
-    public static UdpBatch Current => _current ??= new UdpBatch();
+    /// <summary>Datagrams queued and not yet flushed.</summary>
+    public int Queued => _queued;
 
     /// <summary>Slot <paramref name="index"/>'s whole buffer.</summary>
     public Span<byte> Slot(int index) => new(_data + (index * SlotSize), SlotSize);
@@ -61,7 +66,8 @@ internal sealed unsafe partial class UdpBatch
 
     /// <summary>
     /// Receives up to <see cref="Slots"/> datagrams without waiting, each into its slot at <paramref name="offset"/>.
-    /// Returns how many arrived (0 when none were queued). Throws <see cref="SocketException"/> on a socket error.
+    /// Returns how many arrived (0 when none were queued). Throws <see cref="SocketException"/> on a socket error and
+    /// <see cref="ObjectDisposedException"/> when the socket is closed.
     /// </summary>
     public int Receive(Socket socket, int offset)
     {
@@ -76,48 +82,38 @@ internal sealed unsafe partial class UdpBatch
             header.Header.VectorCount = 1;
         }
 
-        var handle = socket.SafeHandle;
-        var added = false;
-        try
+        using var lease = new DescriptorLease(socket.SafeHandle);
+        while (true)
         {
-            handle.DangerousAddRef(ref added);
-            while (true)
+            var count = recvmmsg(lease.Descriptor, _receive, Slots, MessageDontWait, null);
+            if (count >= 0)
             {
-                var count = recvmmsg((int)handle.DangerousGetHandle(), _receive, Slots, MessageDontWait, null);
-                if (count >= 0)
-                {
-                    return count;
-                }
-
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == ErrorInterrupted)
-                {
-                    continue;
-                }
-
-                if (errno == ErrorAgain)
-                {
-                    return 0;
-                }
-
-                throw new SocketException((int)ToSocketError(errno));
+                return count;
             }
-        }
-        finally
-        {
-            if (added)
+
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.Interrupted)
             {
-                handle.DangerousRelease();
+                continue;
             }
+
+            if (errno == Errno.Again)
+            {
+                return 0;
+            }
+
+            throw new SocketException((int)Errno.ToSocketError(errno));
         }
     }
 
     /// <summary>
     /// Queues <paramref name="datagram"/>, which must lie in this batch's slots, for <paramref name="destination"/>
     /// (a native sockaddr). <paramref name="payloadLength"/> is what it counts as relayed once sent (the payload
-    /// without a SOCKS header). False when the queue is full: flush first.
+    /// without a SOCKS header), <paramref name="upstream"/> which way. A 16-byte <paramref name="sourceAddress"/>
+    /// (IPv6, or IPv4-mapped) is the local address it leaves from, for a socket bound to the wildcard address; empty
+    /// leaves the choice to the kernel. False when the queue is full: flush first.
     /// </summary>
-    public bool TryQueue(ReadOnlySpan<byte> datagram, int payloadLength, ReadOnlySpan<byte> destination)
+    public bool TryQueue(ReadOnlySpan<byte> datagram, int payloadLength, ReadOnlySpan<byte> destination, bool upstream = true, ReadOnlySpan<byte> sourceAddress = default)
     {
         if (_queued == Slots)
         {
@@ -126,6 +122,7 @@ internal sealed unsafe partial class UdpBatch
 
         var i = _queued++;
         _payloadLengths[i] = payloadLength;
+        _upstream[i] = upstream;
         var name = _sendNames + (i * NameSize);
         destination.CopyTo(new Span<byte>(name, NameSize));
         _sendVectors[i] = new IoVector { Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(datagram)), Length = (nuint)datagram.Length };
@@ -135,77 +132,86 @@ internal sealed unsafe partial class UdpBatch
         header.Header.NameLength = (uint)destination.Length;
         header.Header.Vectors = _sendVectors + i;
         header.Header.VectorCount = 1;
+        if (sourceAddress.Length == 16)
+        {
+            var control = _sendControl + (i * ControlSize);
+            new Span<byte>(control, ControlSize).Clear();
+            *(nuint*)control = 16 + 20;
+            *(int*)(control + 8) = LevelIPv6;
+            *(int*)(control + 12) = IPv6PacketInfo;
+            sourceAddress.CopyTo(new Span<byte>(control + 16, 16));
+            header.Header.Control = control;
+            header.Header.ControlLength = ControlSize;
+        }
+
         return true;
     }
 
     /// <summary>
-    /// Sends everything queued on <paramref name="socket"/>. Returns the payload bytes sent; each datagram the kernel
-    /// refused is dropped and counted, and the rest still go out.
+    /// Sends everything queued on <paramref name="socket"/> and adds what went out to <paramref name="tally"/>; each
+    /// datagram the kernel refused is dropped and counted, and the rest still go out.
     /// </summary>
-    public long Flush(Socket socket, SocksMetrics metrics, out int sent)
+    public void Flush(Socket socket, SocksMetrics metrics, ref UdpTally tally)
     {
-        sent = 0;
-        long bytes = 0;
-        var handle = socket.SafeHandle;
-        var added = false;
+        if (_queued == 0)
+        {
+            return;
+        }
+
         try
         {
-            handle.DangerousAddRef(ref added);
-            var fd = (int)handle.DangerousGetHandle();
+            using var lease = new DescriptorLease(socket.SafeHandle);
             var next = 0;
             while (next < _queued)
             {
-                var count = sendmmsg(fd, _send + next, (uint)(_queued - next), MessageDontWait);
+                var count = sendmmsg(lease.Descriptor, _send + next, (uint)(_queued - next), MessageDontWait);
                 if (count > 0)
                 {
                     for (var i = next; i < next + count; i++)
                     {
-                        bytes += _payloadLengths[i];
+                        tally.Add(_upstream[i], _payloadLengths[i]);
                     }
 
-                    sent += count;
                     next += count;
                     continue;
                 }
 
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno == ErrorInterrupted)
+                if (errno == Errno.Interrupted)
                 {
                     continue;
                 }
 
-                // The datagram at the head failed; drop it alone and go on with the rest.
-                metrics.UdpDropped(UdpAssociation.ToDropReason(ToSocketError(errno)));
+                // The datagram at the head failed (a full socket buffer among the reasons): drop it alone, go on.
+                metrics.UdpDropped(UdpSends.ToDropReason(Errno.ToSocketError(errno)));
                 next++;
             }
         }
         finally
         {
             _queued = 0;
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
         }
-
-        return bytes;
     }
 
     /// <summary>Forgets queued sends (the socket is gone).</summary>
     public void Clear() => _queued = 0;
 
-    private static SocketError ToSocketError(int errno) => errno switch
+    public void Dispose()
     {
-        ErrorAgain => SocketError.WouldBlock,
-        90 => SocketError.MessageSize,
-        111 => SocketError.ConnectionRefused,
-        104 => SocketError.ConnectionReset,
-        101 => SocketError.NetworkUnreachable,
-        113 => SocketError.HostUnreachable,
-        105 => SocketError.NoBufferSpaceAvailable,
-        9 => SocketError.OperationAborted,
-        _ => SocketError.SocketError,
-    };
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        NativeMemory.AlignedFree(_data);
+        NativeMemory.Free(_receive);
+        NativeMemory.Free(_receiveVectors);
+        NativeMemory.Free(_receiveNames);
+        NativeMemory.Free(_send);
+        NativeMemory.Free(_sendVectors);
+        NativeMemory.Free(_sendNames);
+        NativeMemory.Free(_sendControl);
+    }
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int recvmmsg(int fd, MessageHeader* messages, uint count, int flags, void* timeout);

@@ -37,6 +37,7 @@ internal sealed class UdpRelay : IHostedService, IDisposable
         ReassemblyTimeoutTicks = (long)(Options.ReassemblyTimeout.TotalSeconds * timeProvider.TimestampFrequency);
         EventArgsPool = new UdpEventArgsPool(maxPooled: 4096);
         Dns = new UdpDnsCache(timeProvider, Options.DnsCacheTtl);
+        Engine = CreateEngine(Options, metrics, EventArgsPool, logger);
     }
 
     public UdpOptions Options { get; }
@@ -63,8 +64,8 @@ internal sealed class UdpRelay : IHostedService, IDisposable
 
     public int ActiveAssociations => _associations.Count;
 
-    /// <summary>Drain with recvmmsg/sendmmsg (Linux) instead of a system call per datagram each way.</summary>
-    public bool BatchedIO => OperatingSystem.IsLinux() && Options.BatchedIO;
+    /// <summary>How associations' sockets are drained, chosen once.</summary>
+    public IUdpEngine Engine { get; }
 
     /// <summary>Opens an association and starts relaying. Throws <see cref="System.Net.Sockets.SocketException"/> when its sockets cannot be bound.</summary>
     public UdpAssociation Open(UdpAssociationSettings settings)
@@ -109,6 +110,7 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     public void Dispose()
     {
         _sweeper?.Dispose();
+        Engine.Dispose();
         EventArgsPool.Dispose();
     }
 
@@ -126,6 +128,17 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     {
         Metrics.UdpDropped(UdpDropReason.InternalError);
         SocksLog.UdpDatagramFailed(_logger, association.Id, exception);
+    }
+
+    private static IUdpEngine CreateEngine(UdpOptions options, SocksMetrics metrics, UdpEventArgsPool pool, ILogger logger)
+    {
+        if (OperatingSystem.IsLinux() && options.Engine != UdpEngineMode.Portable)
+        {
+            var loops = options.EventLoopThreads > 0 ? options.EventLoopThreads : Environment.ProcessorCount;
+            return new UdpEventLoopEngine(loops, metrics, logger);
+        }
+
+        return new UdpPortableEngine(pool, metrics);
     }
 
     private void Sweep()

@@ -7,6 +7,7 @@ namespace KestrelSocks.Relay.Udp;
 /// Keeps one readiness receive pending on a relay socket and drains the socket whenever it completes.
 /// Receiving never waits on sending: datagrams are sent with non-blocking calls from the drain itself.
 /// After a drain budget the pump yields to the thread pool, so one busy association cannot starve the others.
+/// The portable engine's way of waiting (<see cref="UdpPortableEngine"/>).
 /// </summary>
 internal sealed class UdpSocketPump : IThreadPoolWorkItem
 {

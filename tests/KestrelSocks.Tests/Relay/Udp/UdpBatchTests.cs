@@ -10,9 +10,7 @@ namespace KestrelSocks.Tests.Relay.Udp;
 
 /// <summary>
 /// recvmmsg/sendmmsg batches between two real UDP sockets on 127.0.0.1. Linux only: elsewhere each test returns at
-/// once, since the relay never batches there. Each test runs synchronously on one thread, so
-/// <see cref="UdpBatch.Current"/> is the same batch throughout; it is cleared first, as a test that failed earlier
-/// on the same thread may have left sends queued.
+/// once, since the relay never batches there. Each test makes its own batch, as a relay loop does.
 /// </summary>
 public sealed class UdpBatchTests : IDisposable
 {
@@ -21,9 +19,15 @@ public sealed class UdpBatchTests : IDisposable
     private readonly Socket _relay = Bound();
     private readonly Socket _peer = Bound();
     private readonly TestMeterFactory _meterFactory = new();
+    private readonly List<IDisposable> _batches = [];
 
     public void Dispose()
     {
+        foreach (var batch in _batches)
+        {
+            batch.Dispose();
+        }
+
         _relay.Dispose();
         _peer.Dispose();
         _meterFactory.Dispose();
@@ -183,7 +187,7 @@ public sealed class UdpBatchTests : IDisposable
 
         // A relayed reply carries a 10-byte SOCKS header in front of its payload; only the payload counts.
         Assert.True(batch.TryQueue(InSlot(batch, 0, Datagram(0)), Datagram(0).Length - 10, peerAddress));
-        var bytes = batch.Flush(_relay, metrics, out var sent);
+        var bytes = Flush(batch, _relay, metrics, out var sent);
 
         Assert.Equal(1, sent);
         Assert.Equal(Datagram(0).Length - 10, bytes);
@@ -209,7 +213,7 @@ public sealed class UdpBatchTests : IDisposable
             Assert.True(Queue(batch, InSlot(batch, i, datagrams[i]), peerAddress));
         }
 
-        var bytes = batch.Flush(_relay, metrics, out var sent);
+        var bytes = Flush(batch, _relay, metrics, out var sent);
 
         Assert.Equal(3, sent);
         Assert.Equal(datagrams.Sum(datagram => datagram.Length), bytes);
@@ -243,7 +247,7 @@ public sealed class UdpBatchTests : IDisposable
         Assert.False(Queue(batch, batch.Slot(0)[..1], peerAddress));
 
         // A flush empties the queue, so it takes datagrams again.
-        batch.Flush(_relay, metrics, out var sent);
+        Flush(batch, _relay, metrics, out var sent);
         Assert.Equal(UdpBatch.Slots, sent);
         Assert.True(Queue(batch, batch.Slot(0)[..1], peerAddress));
         batch.Clear();
@@ -263,7 +267,7 @@ public sealed class UdpBatchTests : IDisposable
             return;
         }
 
-        Assert.Equal(0, FreshBatch().Flush(_relay, new SocksMetrics(_meterFactory), out var sent));
+        Assert.Equal(0, Flush(FreshBatch(), _relay, new SocksMetrics(_meterFactory), out var sent));
         Assert.Equal(0, sent);
     }
 
@@ -283,7 +287,7 @@ public sealed class UdpBatchTests : IDisposable
 
         batch.Clear();
 
-        Assert.Equal(0, batch.Flush(_relay, new SocksMetrics(_meterFactory), out var sent));
+        Assert.Equal(0, Flush(batch, _relay, new SocksMetrics(_meterFactory), out var sent));
         Assert.Equal(0, sent);
     }
 
@@ -321,7 +325,7 @@ public sealed class UdpBatchTests : IDisposable
             Assert.True(Queue(batch, InSlot(batch, i, datagrams[i]), i == refusedIndex ? refusedAddress : peerAddress));
         }
 
-        var bytes = batch.Flush(_relay, metrics, out var sent);
+        var bytes = Flush(batch, _relay, metrics, out var sent);
 
         Assert.Equal(2, sent);
         var delivered = datagrams.Where((_, i) => i != refusedIndex).ToList();
@@ -335,7 +339,7 @@ public sealed class UdpBatchTests : IDisposable
         }
 
         // The queue is empty again after a flush with a failure in it.
-        Assert.Equal(0, batch.Flush(_relay, metrics, out sent));
+        Assert.Equal(0, Flush(batch, _relay, metrics, out sent));
         Assert.Equal(0, sent);
     }
 
@@ -357,7 +361,7 @@ public sealed class UdpBatchTests : IDisposable
             Assert.True(Queue(batch, InSlot(batch, i, Datagram(i)), refusedAddress));
         }
 
-        Assert.Equal(0, batch.Flush(_relay, metrics, out var sent));
+        Assert.Equal(0, Flush(batch, _relay, metrics, out var sent));
 
         Assert.Equal(0, sent);
         Assert.Equal(4, drops.GetMeasurementSnapshot().EvaluateAsCounter());
@@ -390,7 +394,7 @@ public sealed class UdpBatchTests : IDisposable
             Assert.True(Queue(batch, batch.Slot(i)[..batch.Length(i)], destinationAddress));
         }
 
-        batch.Flush(_relay, new SocksMetrics(_meterFactory), out var sent);
+        Flush(batch, _relay, new SocksMetrics(_meterFactory), out var sent);
 
         Assert.Equal(datagrams.Count, sent);
         foreach (var datagram in datagrams)
@@ -399,36 +403,22 @@ public sealed class UdpBatchTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task Current_IsPerThread()
+    [SupportedOSPlatform("linux")]
+    private UdpBatch FreshBatch()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            // recvmmsg(2) and sendmmsg(2) are used on Linux only; there is nothing to test elsewhere.
-            return;
-        }
-
-        var here = Capture();
-        var again = Capture();
-        var elsewhere = new TaskCompletionSource<UdpBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() => elsewhere.SetResult(Capture())) { IsBackground = true };
-        thread.Start();
-
-        var other = await elsewhere.Task.WaitAsync(_timeout);
-
-        Assert.Same(here, again);
-        Assert.NotSame(here, other);
-        Assert.True(thread.Join(_timeout), "The other thread did not end in time.");
-
-        static UdpBatch Capture() => OperatingSystem.IsLinux() ? UdpBatch.Current : throw new PlatformNotSupportedException();
+        var batch = new UdpBatch();
+        _batches.Add(batch);
+        return batch;
     }
 
+    /// <summary>Flushes on <paramref name="socket"/>: the payload bytes that went out, and in <paramref name="sent"/> how many datagrams.</summary>
     [SupportedOSPlatform("linux")]
-    private static UdpBatch FreshBatch()
+    private static long Flush(UdpBatch batch, Socket socket, SocksMetrics metrics, out long sent)
     {
-        var batch = UdpBatch.Current;
-        batch.Clear();
-        return batch;
+        var tally = default(UdpTally);
+        batch.Flush(socket, metrics, ref tally);
+        sent = tally.Datagrams;
+        return tally.Bytes;
     }
 
     private MetricCollector<long> DropCollector() => new(_meterFactory, MetricNames.MeterName, "kestrelsocks.udp.drops");

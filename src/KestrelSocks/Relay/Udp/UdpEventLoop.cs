@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using KestrelSocks.Diagnostics;
+using KestrelSocks.Sockets.Linux;
+using Microsoft.Extensions.Logging;
+
+namespace KestrelSocks.Relay.Udp;
+
+/// <summary>
+/// A relay loop that owns its associations' sockets: one thread waits on all of them with one epoll_wait, and for
+/// each ready socket takes its datagrams with recvmmsg, relays them in place and sends what they produced with one
+/// sendmmsg, then moves to the next. Nothing is queued in user space and nothing hops threads: a datagram is relayed
+/// by the thread that learnt it had arrived, before that thread waits again. A socket gives way after
+/// <see cref="RoundsPerTurn"/> batches, so a busy association cannot hold up the others on the loop.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class UdpEventLoop : IDisposable
+{
+    public const int RoundsPerTurn = 4;
+    private const int MaxEvents = 256;
+
+    private readonly Epoll _epoll = new(MaxEvents);
+    private readonly UdpBatch _batch = new();
+    private readonly SocksMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+    private readonly Lock _slotsLock = new();
+    private readonly Stack<int> _freeSlots = new();
+    private readonly ConcurrentQueue<UdpAssociation> _scheduled = new();
+    private UdpAssociation?[] _slots = new UdpAssociation?[64];
+    private int _nextSlot;
+    private int _attached;
+    private int _wakePending;
+    private volatile bool _stopping;
+
+    public UdpEventLoop(int index, SocksMetrics metrics, ILogger logger)
+    {
+        _metrics = metrics;
+        _logger = logger;
+        _thread = new Thread(Run) { IsBackground = true, Name = $"UDP relay {index}" };
+        _thread.UnsafeStart();
+    }
+
+    public int Attached => Volatile.Read(ref _attached);
+
+    public void Attach(UdpAssociation association)
+    {
+        int slot;
+        lock (_slotsLock)
+        {
+            if (!_freeSlots.TryPop(out slot))
+            {
+                slot = _nextSlot++;
+                if (slot == _slots.Length)
+                {
+                    // The loop may be reading the old array: it gets a new one, never a resized one.
+                    var grown = new UdpAssociation?[_slots.Length * 2];
+                    Array.Copy(_slots, grown, _slots.Length);
+                    Volatile.Write(ref _slots, grown);
+                }
+            }
+
+            Volatile.Write(ref _slots[slot], association);
+        }
+
+        association.EngineState = new LoopSlot(this, slot);
+        Interlocked.Increment(ref _attached);
+        try
+        {
+            // Readiness data: the slot, and which of the association's sockets (0 client, 1 outbound).
+            Register(association.ClientSocket, (ulong)slot << 1);
+            if (!association.SharesOneSocket)
+            {
+                Register(association.OutboundSocket, ((ulong)slot << 1) | 1);
+            }
+        }
+        catch
+        {
+            Detach(association);
+            throw;
+        }
+    }
+
+    public void Detach(UdpAssociation association)
+    {
+        if (association.EngineState is not LoopSlot { Loop: var loop, Slot: var slot } || loop != this)
+        {
+            return;
+        }
+
+        association.EngineState = null;
+        Unregister(association.ClientSocket);
+        if (!association.SharesOneSocket)
+        {
+            Unregister(association.OutboundSocket);
+        }
+
+        lock (_slotsLock)
+        {
+            // An event for this slot may already be in hand; if the slot is reused meanwhile, the new association
+            // sees one spurious readiness, and its receive finds nothing.
+            Volatile.Write(ref _slots[slot], null);
+            _freeSlots.Push(slot);
+        }
+
+        Interlocked.Decrement(ref _attached);
+    }
+
+    public void Schedule(UdpAssociation association)
+    {
+        _scheduled.Enqueue(association);
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            _epoll.Wake();
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _epoll.Wake();
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join(TimeSpan.FromSeconds(5));
+        }
+
+        if (!_thread.IsAlive)
+        {
+            _epoll.Dispose();
+            _batch.Dispose();
+        }
+    }
+
+    private void Register(Socket socket, ulong data)
+    {
+        using var lease = new DescriptorLease(socket.SafeHandle);
+        _epoll.Add(lease.Descriptor, data);
+    }
+
+    private void Unregister(Socket socket)
+    {
+        try
+        {
+            using var lease = new DescriptorLease(socket.SafeHandle);
+            _epoll.Remove(lease.Descriptor);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already closed: the kernel has dropped the registration with the descriptor.
+        }
+    }
+
+    private void Run()
+    {
+        while (!_stopping)
+        {
+            int ready;
+            try
+            {
+                ready = _epoll.Wait(-1);
+            }
+            catch (SocketException e)
+            {
+                SocksLog.UdpLoopFailed(_logger, e);
+                Thread.Sleep(10);
+                continue;
+            }
+
+            var wake = false;
+            var slots = Volatile.Read(ref _slots);
+            for (var i = 0; i < ready; i++)
+            {
+                var data = _epoll.DataAt(i);
+                if (data == Epoll.WakeData)
+                {
+                    wake = true;
+                    continue;
+                }
+
+                var slot = (int)(data >> 1);
+                if (slot >= slots.Length || Volatile.Read(ref slots[slot]) is not { IsClosed: false } association)
+                {
+                    continue;
+                }
+
+                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket);
+            }
+
+            if (wake)
+            {
+                _epoll.ResetWake();
+                RunScheduled();
+            }
+        }
+    }
+
+    private void Drain(UdpAssociation association, Socket socket)
+    {
+        var sendSocket = association.SendSocketFor(socket);
+        var sends = new UdpSends(_batch);
+        try
+        {
+            for (var round = 0; round < RoundsPerTurn; round++)
+            {
+                int received;
+                try
+                {
+                    received = _batch.Receive(socket, UdpAssociation.HeaderRoom);
+                }
+                catch (SocketException e) when (UdpErrors.IsTransient(e.SocketErrorCode))
+                {
+                    // An ICMP error from an earlier send surfaced here: the socket itself is fine.
+                    continue;
+                }
+
+                for (var i = 0; i < received; i++)
+                {
+                    var length = _batch.Length(i);
+                    if (length < 0)
+                    {
+                        _metrics.UdpDropped(UdpDropReason.TooLarge);
+                        continue;
+                    }
+
+                    association.OnDatagram(socket, _batch.Slot(i), length, _batch.SourceName(i), ref sends);
+                }
+
+                sends.Flush(sendSocket, _metrics);
+                if (received < UdpBatch.Slots)
+                {
+                    break;
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed meanwhile, from another thread.
+            sends.Clear();
+        }
+        catch (SocketException e)
+        {
+            sends.Clear();
+            association.OnSocketFailed(e.SocketErrorCode);
+        }
+        catch (Exception e)
+        {
+            sends.Clear();
+            SocksLog.UdpLoopFailed(_logger, e);
+        }
+        finally
+        {
+            association.Count(sends);
+        }
+    }
+
+    private void RunScheduled()
+    {
+        Volatile.Write(ref _wakePending, 0);
+        while (_scheduled.TryDequeue(out var association))
+        {
+            var sends = new UdpSends(_batch);
+            try
+            {
+                association.RunScheduled(ref sends);
+                sends.Flush(association.OutboundSocket, _metrics);
+            }
+            catch (ObjectDisposedException)
+            {
+                sends.Clear();
+            }
+            finally
+            {
+                association.Count(sends);
+            }
+        }
+    }
+
+    /// <summary>The loop an attached association sits on, or null.</summary>
+    public static UdpEventLoop? OwnerOf(UdpAssociation association) => (association.EngineState as LoopSlot)?.Loop;
+
+    /// <summary>Where an attached association sits.</summary>
+    private sealed record LoopSlot(UdpEventLoop Loop, int Slot);
+}
