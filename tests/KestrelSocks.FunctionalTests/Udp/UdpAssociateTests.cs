@@ -225,6 +225,43 @@ public abstract class UdpAssociateTests
         Assert.False(control.Socket.Poll(0, SelectMode.SelectRead), "The proxy closed (or wrote to) the control connection after the refusal.");
     }
 
+    [Fact]
+    public async Task AfterThousandsOfOtherDestinations_TheFirstOneMayStillReply()
+    {
+        // The relay keeps a bounded cache of destinations; it must not forget with it which destinations the client
+        // contacted, or a client that talks to many destinations loses the replies of the one it is talking to.
+        await using var host = await StartHostAsync();
+        await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+        using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
+        using var first = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        first.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var timeout = new CancellationTokenSource(TestTimeouts.Long);
+
+        await association.SendAsync((IPEndPoint)first.LocalEndPoint!, "are you there?"u8);
+        var buffer = new byte[1024];
+        var request = await first.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+
+        // 5,000 more destinations, more than the cache holds: 127.1.x.y port 9, where nothing listens. In chunks, so no
+        // socket buffer on the way can overflow.
+        const int Others = 5_000;
+        const int Chunk = 500;
+        for (var sent = 0; sent < Others; sent += Chunk)
+        {
+            for (var i = sent; i < sent + Chunk; i++)
+            {
+                await association.SendAsync(new IPEndPoint(new IPAddress([127, 1, (byte)(i / 250), (byte)((i % 250) + 1)]), 9), "x"u8);
+            }
+
+            await host.AssertMetricAsync(1 + sent + Chunk, "kestrelsocks_udp_datagrams_total", ("socks_direction", "upstream"));
+        }
+
+        await first.SendToAsync("yes, late"u8.ToArray(), SocketFlags.None, request.RemoteEndPoint, timeout.Token);
+
+        var reply = await association.ReceiveAsync();
+        Assert.Equal((IPEndPoint)first.LocalEndPoint!, reply.SourceEndPoint);
+        Assert.Equal("yes, late"u8.ToArray(), reply.Payload);
+    }
+
     private static byte[] PayloadFor(IPEndPoint destination, int round) =>
         Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{destination.Port} round {round}"));
 

@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Sockets;
+using KestrelSocks.FunctionalTests.Infrastructure;
+using KestrelSocks.Protocol;
+using KestrelSocks.Relay.Udp;
+using KestrelSocks.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace KestrelSocks.FunctionalTests.Udp;
+
+/// <summary>
+/// Ten thousand associations in one process under the 20,000-descriptor limit: 40 control connections carry 250
+/// each (the multi-association extension), all for one client socket. Counted against the descriptors the process
+/// opens, so it runs alone.
+/// </summary>
+[Collection(FileDescriptorCollection.Name)]
+public sealed class UdpScaleTests
+{
+    private const int ControlConnections = 40;
+    private const int AssociationsPerConnection = 250;
+    private const int Associations = ControlConnections * AssociationsPerConnection;
+
+    private readonly ITestOutputHelper _output;
+
+    public UdpScaleTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
+    [Fact]
+    public async Task TenThousandAssociations_OneDescriptorEach_AndAllReturnedWhenTheControlConnectionsClose()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            // One socket per association is the Linux engine's; the portable engine needs two and cannot fit.
+            return;
+        }
+
+        await RunAsync();
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private async Task RunAsync()
+    {
+        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Udp:MaxAssociationsPerConnection={AssociationsPerConnection}");
+        await using var echo = UdpEchoServer.Start();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var declared = Socks5Address.FromEndPoint((IPEndPoint)client.LocalEndPoint!);
+        var relay = host.App.Services.GetRequiredService<UdpRelay>();
+
+        // Warm up first: one association both ways and one scrape load the code (and keep the scrape's connection)
+        // that would otherwise count against the baseline.
+        await using (var warmUp = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint))
+        {
+            using var association = await UdpAssociationClient.OpenAsync(warmUp, IPAddress.Loopback);
+            await association.EchoAsync(echo.EndPoint, "warm-up"u8.ToArray());
+        }
+
+        await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
+        var baseline = FileDescriptors.Count();
+
+        var controls = new List<SocksTestClient>();
+        var relays = new List<IPEndPoint>();
+        try
+        {
+            for (var c = 0; c < ControlConnections; c++)
+            {
+                var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+                controls.Add(control);
+                for (var a = 0; a < AssociationsPerConnection; a++)
+                {
+                    var reply = await control.RequestAsync(Socks5Command.UdpAssociate, declared);
+                    Assert.Equal(ReplyCode.Succeeded, reply.Reply);
+                    relays.Add(new IPEndPoint(reply.BoundAddress.ToIPAddress(), reply.BoundAddress.Port));
+                }
+            }
+
+            await host.AssertMetricAsync(Associations, "kestrelsocks_udp_associations_active");
+            Assert.Equal(Associations, relays.Distinct().Count());
+            Assert.Equal(Associations, relay.Engine.Attached);
+
+            // One descriptor per association; besides them only the two ends of each control connection and what
+            // the host opened meanwhile for itself (a scrape's connection, say).
+            var opened = FileDescriptors.Count() - baseline;
+            Assert.InRange(opened, Associations, Associations + (2 * ControlConnections) + 32);
+
+            // Every 100th association relays both ways.
+            var buffer = new byte[256];
+            using var timeout = new CancellationTokenSource(TestTimeouts.Long);
+            for (var i = 0; i < Associations; i += 100)
+            {
+                var payload = BitConverter.GetBytes(i);
+                await client.SendToAsync(UdpAssociationClient.Datagram(Socks5Address.FromEndPoint(echo.EndPoint), payload), SocketFlags.None, relays[i], timeout.Token);
+                var result = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+                Assert.Equal(relays[i], (IPEndPoint)result.RemoteEndPoint);
+                Assert.Equal(payload, buffer.AsSpan(result.ReceivedBytes - payload.Length, payload.Length).ToArray());
+            }
+        }
+        finally
+        {
+            foreach (var control in controls)
+            {
+                await control.DisposeAsync();
+            }
+        }
+
+        await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
+        await Eventually.AssertAsync(() => relay.Engine.Attached == 0, () => $"{relay.Engine.Attached} associations are still attached to a relay loop.");
+        await Eventually.AssertAsync(() => FileDescriptors.Count() <= baseline, () => $"{FileDescriptors.Count() - baseline} descriptors more than before the associations opened.");
+    }
+}
