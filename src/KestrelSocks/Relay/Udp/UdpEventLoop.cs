@@ -184,7 +184,7 @@ internal sealed class UdpEventLoop : IDisposable
                     continue;
                 }
 
-                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket);
+                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _logger);
             }
 
             if (wake)
@@ -195,10 +195,14 @@ internal sealed class UdpEventLoop : IDisposable
         }
     }
 
-    private void Drain(UdpAssociation association, Socket socket)
+    /// <summary>
+    /// One turn of <paramref name="socket"/>: up to <see cref="RoundsPerTurn"/> batches received, relayed in place and
+    /// flushed. Runs on the loop's thread (or a benchmark's), which owns <paramref name="batch"/>.
+    /// </summary>
+    internal static void Drain(UdpAssociation association, Socket socket, UdpBatch batch, SocksMetrics metrics, ILogger logger)
     {
         var sendSocket = association.SendSocketFor(socket);
-        var sends = new UdpSends(_batch);
+        var sends = new UdpSends(batch);
         try
         {
             for (var round = 0; round < RoundsPerTurn; round++)
@@ -206,7 +210,7 @@ internal sealed class UdpEventLoop : IDisposable
                 int received;
                 try
                 {
-                    received = _batch.Receive(socket, UdpAssociation.HeaderRoom);
+                    received = batch.Receive(socket, UdpAssociation.HeaderRoom);
                 }
                 catch (SocketException e) when (UdpErrors.IsTransient(e.SocketErrorCode))
                 {
@@ -216,17 +220,17 @@ internal sealed class UdpEventLoop : IDisposable
 
                 for (var i = 0; i < received; i++)
                 {
-                    var length = _batch.Length(i);
+                    var length = batch.Length(i);
                     if (length < 0)
                     {
-                        _metrics.UdpDropped(UdpDropReason.TooLarge);
+                        metrics.UdpDropped(UdpDropReason.TooLarge);
                         continue;
                     }
 
-                    association.OnDatagram(socket, _batch.Slot(i), length, _batch.SourceName(i), ref sends);
+                    association.OnDatagram(socket, batch.Slot(i), length, batch.SourceName(i), ref sends);
                 }
 
-                sends.Flush(sendSocket, _metrics);
+                sends.Flush(sendSocket, metrics);
                 if (received < UdpBatch.Slots)
                 {
                     break;
@@ -246,7 +250,7 @@ internal sealed class UdpEventLoop : IDisposable
         catch (Exception e)
         {
             sends.Clear();
-            SocksLog.UdpLoopFailed(_logger, e);
+            SocksLog.UdpLoopFailed(logger, e);
         }
         finally
         {
