@@ -76,7 +76,8 @@ def fmt_us(v):
 def fmt_ratio(a, b):
     if a is None or b is None or b == 0:
         return "—"
-    return f"{a / b:.2f}×"
+    r = a / b
+    return f"{r:.2f}×" if r >= 0.1 else f"{r:.2g}×"
 
 
 def aggregate(steps):

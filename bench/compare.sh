@@ -224,7 +224,7 @@ done
     echo "dante: $(dpkg-query -W -f '${Version}' dante-server 2>/dev/null || echo unknown)"
     echo "microsocks: $(dpkg-query -W -f '${Version}' microsocks 2>/dev/null || echo unknown)"
     if [[ ",$SERVERS," == *,hev,* ]]; then
-        echo "hev: $("$HEV_SOCKS5_SERVER" --version 2>&1 | grep -m1 -i version || echo unknown version) ($HEV_SOCKS5_SERVER)"
+        echo "hev: $("$HEV_SOCKS5_SERVER" --version 2>&1 | grep -m1 -i version || true) ($HEV_SOCKS5_SERVER)"
     fi
     echo "net.core.rmem_max: $(cat /proc/sys/net/core/rmem_max), wmem_max: $(cat /proc/sys/net/core/wmem_max), netdev_max_backlog: $(cat /proc/sys/net/core/netdev_max_backlog)"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
