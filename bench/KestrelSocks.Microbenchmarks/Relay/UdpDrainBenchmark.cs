@@ -36,6 +36,7 @@ public class UdpDrainBenchmark
     private UdpAssociation? _association;
     private UdpBatch? _batch;
     private SocksMetrics _metrics = null!;
+    private UdpTraffic _traffic = null!;
     private Socket _client = null!;
     private Socket _destination = null!;
     private SocketAddress _relayAddress = null!;
@@ -50,6 +51,7 @@ public class UdpDrainBenchmark
     {
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         _metrics = new SocksMetrics(_services.GetRequiredService<IMeterFactory>());
+        _traffic = _metrics.CreateUdpTraffic();
         _listener = new MeterListener { InstrumentPublished = static (instrument, listener) => listener.EnableMeasurementEvents(instrument) };
         _listener.SetMeasurementEventCallback<long>(static (_, _, _, _) => { });
         _listener.Start();
@@ -91,7 +93,7 @@ public class UdpDrainBenchmark
             _client.SendTo(_request, SocketFlags.None, _relayAddress);
         }
 
-        UdpEventLoop.Drain(_association!, _association!.ClientSocket, _batch!, _metrics, NullLogger.Instance);
+        UdpEventLoop.Drain(_association!, _association!.ClientSocket, _batch!, _metrics, _traffic, NullLogger.Instance);
     }
 
     [Benchmark(OperationsPerInvoke = Datagrams)]
@@ -102,7 +104,7 @@ public class UdpDrainBenchmark
             _destination.SendTo(_reply, SocketFlags.None, _relayAddress);
         }
 
-        UdpEventLoop.Drain(_association!, _association!.ClientSocket, _batch!, _metrics, NullLogger.Instance);
+        UdpEventLoop.Drain(_association!, _association!.ClientSocket, _batch!, _metrics, _traffic, NullLogger.Instance);
     }
 
     [GlobalCleanup]
@@ -124,7 +126,7 @@ public class UdpDrainBenchmark
             throw new InvalidOperationException("The first datagram never reached the association.");
         }
 
-        UdpEventLoop.Drain(_association, _association.ClientSocket, _batch!, _metrics, NullLogger.Instance);
+        UdpEventLoop.Drain(_association, _association.ClientSocket, _batch!, _metrics, _traffic, NullLogger.Instance);
         if (_association.DatagramsUp != 1)
         {
             throw new InvalidOperationException("The first datagram was not relayed.");

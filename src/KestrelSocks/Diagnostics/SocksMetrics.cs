@@ -23,8 +23,8 @@ internal sealed class SocksMetrics
     private readonly Counter<long> _bindPeersRefused;
     private readonly Histogram<double> _bindAcceptWait;
     private readonly UpDownCounter<long> _udpActive;
-    private readonly Counter<long> _udpDatagrams;
-    private readonly Counter<long> _udpBytes;
+    private readonly Lock _udpTrafficLock = new();
+    private UdpTraffic[] _udpTraffic = [];
     private readonly Counter<long> _udpDrops;
     private readonly Histogram<double> _udpDuration;
 
@@ -54,10 +54,10 @@ internal sealed class SocksMetrics
             "kestrelsocks.bind.refused_peers", unit: "{connection}", description: "Inbound connections to a BIND listener from an address other than the requested one, closed.");
         _udpActive = meter.CreateUpDownCounter<long>(
             "kestrelsocks.udp.associations.active", unit: "{association}", description: "UDP associations open now.");
-        _udpDatagrams = meter.CreateCounter<long>(
-            "kestrelsocks.udp.datagrams", unit: "{datagram}", description: "Datagrams relayed, by direction (upstream: client to destination).");
-        _udpBytes = meter.CreateCounter<long>(
-            "kestrelsocks.udp.bytes", unit: "By", description: "Payload bytes relayed in datagrams, by direction, without SOCKS headers.");
+        meter.CreateObservableCounter(
+            "kestrelsocks.udp.datagrams", () => ObserveUdpTraffic(bytes: false), unit: "{datagram}", description: "Datagrams relayed, by direction (upstream: client to destination).");
+        meter.CreateObservableCounter(
+            "kestrelsocks.udp.bytes", () => ObserveUdpTraffic(bytes: true), unit: "By", description: "Payload bytes relayed in datagrams, by direction, without SOCKS headers.");
         _udpDrops = meter.CreateCounter<long>(
             "kestrelsocks.udp.drops", unit: "{datagram}", description: "Datagrams dropped by the relay, by reason.");
         _udpDuration = meter.CreateHistogram(
@@ -79,17 +79,36 @@ internal sealed class SocksMetrics
         }
     }
 
-    /// <summary>Counts a batch of relayed datagrams at once: the relay adds per receive batch, not per datagram.</summary>
-    public void UdpRelayed(bool upstream, long datagrams, long bytes)
+    /// <summary>
+    /// Totals for one writer of relayed datagrams, counted into <c>kestrelsocks.udp.datagrams</c> and
+    /// <c>kestrelsocks.udp.bytes</c> from then on; they are kept for the life of the meter.
+    /// </summary>
+    public UdpTraffic CreateUdpTraffic()
     {
-        if (datagrams == 0)
+        var traffic = new UdpTraffic();
+        lock (_udpTrafficLock)
         {
-            return;
+            _udpTraffic = [.. _udpTraffic, traffic];
         }
 
-        var direction = new KeyValuePair<string, object?>(MetricNames.DirectionTag, upstream ? MetricNames.Upstream : MetricNames.Downstream);
-        _udpDatagrams.Add(datagrams, direction);
-        _udpBytes.Add(bytes, direction);
+        return traffic;
+    }
+
+    private Measurement<long>[] ObserveUdpTraffic(bool bytes)
+    {
+        long up = 0;
+        long down = 0;
+        foreach (var traffic in Volatile.Read(ref _udpTraffic))
+        {
+            up += bytes ? traffic.UpstreamBytes : traffic.UpstreamDatagrams;
+            down += bytes ? traffic.DownstreamBytes : traffic.DownstreamDatagrams;
+        }
+
+        return
+        [
+            new(up, new KeyValuePair<string, object?>(MetricNames.DirectionTag, MetricNames.Upstream)),
+            new(down, new KeyValuePair<string, object?>(MetricNames.DirectionTag, MetricNames.Downstream)),
+        ];
     }
 
     public void UdpDropped(UdpDropReason reason, long count = 1)

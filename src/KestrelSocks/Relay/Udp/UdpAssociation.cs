@@ -175,8 +175,8 @@ internal sealed partial class UdpAssociation : IDisposable
     /// <summary>A socket failed for good (not a closed association).</summary>
     public void OnSocketFailed(SocketError error) => Close(UdpAssociationEnd.SocketError);
 
-    /// <summary>Adds up what a drain relayed; once per drain, not per datagram.</summary>
-    public void Count(in UdpSends sends)
+    /// <summary>Adds up what a drain relayed into the association's totals and the engine's; once per drain, not per datagram.</summary>
+    public void Count(in UdpSends sends, UdpTraffic traffic)
     {
         if (sends.Active)
         {
@@ -185,19 +185,16 @@ internal sealed partial class UdpAssociation : IDisposable
         }
 
         var tally = sends.Tally;
-        if (tally.UpstreamDatagrams > 0)
+        if (tally.Datagrams == 0)
         {
-            Interlocked.Add(ref _datagramsUp, tally.UpstreamDatagrams);
-            Interlocked.Add(ref _bytesUp, tally.UpstreamBytes);
-            _relay.Metrics.UdpRelayed(upstream: true, tally.UpstreamDatagrams, tally.UpstreamBytes);
+            return;
         }
 
-        if (tally.DownstreamDatagrams > 0)
-        {
-            Interlocked.Add(ref _datagramsDown, tally.DownstreamDatagrams);
-            Interlocked.Add(ref _bytesDown, tally.DownstreamBytes);
-            _relay.Metrics.UdpRelayed(upstream: false, tally.DownstreamDatagrams, tally.DownstreamBytes);
-        }
+        Interlocked.Add(ref _datagramsUp, tally.UpstreamDatagrams);
+        Interlocked.Add(ref _bytesUp, tally.UpstreamBytes);
+        Interlocked.Add(ref _datagramsDown, tally.DownstreamDatagrams);
+        Interlocked.Add(ref _bytesDown, tally.DownstreamBytes);
+        traffic.Add(tally.UpstreamDatagrams, tally.UpstreamBytes, tally.DownstreamDatagrams, tally.DownstreamBytes);
     }
 
     private Socket CreateSocket(AddressFamily family)

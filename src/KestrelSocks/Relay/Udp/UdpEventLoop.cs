@@ -23,6 +23,7 @@ internal sealed class UdpEventLoop : IDisposable
     private readonly Epoll _epoll = new(MaxEvents);
     private readonly UdpBatch _batch = new();
     private readonly SocksMetrics _metrics;
+    private readonly UdpTraffic _traffic;
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private readonly Lock _slotsLock = new();
@@ -37,6 +38,7 @@ internal sealed class UdpEventLoop : IDisposable
     public UdpEventLoop(int index, SocksMetrics metrics, ILogger logger)
     {
         _metrics = metrics;
+        _traffic = metrics.CreateUdpTraffic();
         _logger = logger;
         _thread = new Thread(Run) { IsBackground = true, Name = $"UDP relay {index}" };
         _thread.UnsafeStart();
@@ -184,7 +186,7 @@ internal sealed class UdpEventLoop : IDisposable
                     continue;
                 }
 
-                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _logger);
+                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _traffic, _logger);
             }
 
             if (wake)
@@ -199,7 +201,7 @@ internal sealed class UdpEventLoop : IDisposable
     /// One turn of <paramref name="socket"/>: up to <see cref="RoundsPerTurn"/> batches received, relayed in place and
     /// flushed. Runs on the loop's thread (or a benchmark's), which owns <paramref name="batch"/>.
     /// </summary>
-    internal static void Drain(UdpAssociation association, Socket socket, UdpBatch batch, SocksMetrics metrics, ILogger logger)
+    internal static void Drain(UdpAssociation association, Socket socket, UdpBatch batch, SocksMetrics metrics, UdpTraffic traffic, ILogger logger)
     {
         var sendSocket = association.SendSocketFor(socket);
         var sends = new UdpSends(batch);
@@ -254,7 +256,7 @@ internal sealed class UdpEventLoop : IDisposable
         }
         finally
         {
-            association.Count(sends);
+            association.Count(sends, traffic);
         }
     }
 
@@ -275,7 +277,7 @@ internal sealed class UdpEventLoop : IDisposable
             }
             finally
             {
-                association.Count(sends);
+                association.Count(sends, _traffic);
             }
         }
     }

@@ -13,13 +13,13 @@ namespace KestrelSocks.Relay.Udp;
 internal sealed class UdpPortableEngine : IUdpEngine
 {
     private readonly UdpEventArgsPool _pool;
-    private readonly SocksMetrics _metrics;
+    private readonly UdpTraffic _traffic;
     private int _attached;
 
     public UdpPortableEngine(UdpEventArgsPool pool, SocksMetrics metrics)
     {
         _pool = pool;
-        _metrics = metrics;
+        _traffic = metrics.CreateUdpTraffic();
     }
 
     public bool SetsSourceAddress => false;
@@ -28,7 +28,7 @@ internal sealed class UdpPortableEngine : IUdpEngine
 
     public void Attach(UdpAssociation association)
     {
-        var io = new Drainer(association, _metrics);
+        var io = new Drainer(association, _traffic);
         association.EngineState = io;
         Interlocked.Increment(ref _attached);
         io.Start(_pool);
@@ -62,16 +62,16 @@ internal sealed class UdpPortableEngine : IUdpEngine
         private const int DrainBudget = 64;
 
         private readonly UdpAssociation _association;
-        private readonly SocksMetrics _metrics;
+        private readonly UdpTraffic _traffic;
         private readonly SocketAddress _from;
         private readonly SocketAddress? _outboundFrom;
         private UdpSocketPump? _clientPump;
         private UdpSocketPump? _outboundPump;
 
-        public Drainer(UdpAssociation association, SocksMetrics metrics)
+        public Drainer(UdpAssociation association, UdpTraffic traffic)
         {
             _association = association;
-            _metrics = metrics;
+            _traffic = traffic;
             _from = new SocketAddress(association.ClientSocket.AddressFamily);
             _outboundFrom = association.SharesOneSocket ? null : new SocketAddress(association.OutboundSocket.AddressFamily);
         }
@@ -113,7 +113,7 @@ internal sealed class UdpPortableEngine : IUdpEngine
             }
             finally
             {
-                _association.Count(sends);
+                _association.Count(sends, _traffic);
             }
         }
 
@@ -153,7 +153,7 @@ internal sealed class UdpPortableEngine : IUdpEngine
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
-                _association.Count(sends);
+                _association.Count(sends, _traffic);
             }
         }
     }
