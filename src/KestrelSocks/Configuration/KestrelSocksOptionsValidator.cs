@@ -176,6 +176,11 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             errors.Add($"{Key}:Engine is EventLoop, which needs Linux (epoll, recvmmsg, sendmmsg); use Auto or Portable.");
         }
 
+        if (udp.MaxQueueDelay != TimeSpan.Zero && (udp.MaxQueueDelay < TimeSpan.FromMilliseconds(1) || udp.MaxQueueDelay > TimeSpan.FromSeconds(10)))
+        {
+            errors.Add($"{Key}:MaxQueueDelay must be 00:00:00 (off) or between 00:00:00.001 and 00:00:10 (got {udp.MaxQueueDelay}).");
+        }
+
         if (udp.EventLoopThreads is < 0 or > 256)
         {
             errors.Add($"{Key}:EventLoopThreads must be between 0 (one per processor) and 256 (got {udp.EventLoopThreads}).");

@@ -77,6 +77,7 @@ internal static class MetricNames
         UdpDropReason.ClientUnknown => "client_unknown",
         UdpDropReason.Unsolicited => "unsolicited",
         UdpDropReason.InternalError => "internal_error",
+        UdpDropReason.QueueDelay => "queue_delay",
         _ => "unknown",
     };
 

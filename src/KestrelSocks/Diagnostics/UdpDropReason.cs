@@ -25,4 +25,7 @@ internal enum UdpDropReason
 
     /// <summary>Processing the datagram failed unexpectedly (a bug); logged as an error.</summary>
     InternalError,
+
+    /// <summary>Waited in the socket's queue longer than Udp:MaxQueueDelay before the relay reached it: stale, not relayed.</summary>
+    QueueDelay,
 }

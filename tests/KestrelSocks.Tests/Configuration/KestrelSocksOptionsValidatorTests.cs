@@ -36,6 +36,11 @@ public sealed class KestrelSocksOptionsValidatorTests
         { "receive-buffer-too-small", "KestrelSocks:Transport:ReceiveBufferSize" },
         { "receive-buffer-too-large", "KestrelSocks:Transport:ReceiveBufferSize" },
         { "max-buffered-below-receive-buffer", "KestrelSocks:Transport:MaxBufferedBytes" },
+        { "udp-engine-unknown", "KestrelSocks:Udp:Engine" },
+        { "udp-event-loop-threads-negative", "KestrelSocks:Udp:EventLoopThreads" },
+        { "udp-event-loop-threads-too-many", "KestrelSocks:Udp:EventLoopThreads" },
+        { "udp-max-queue-delay-too-short", "KestrelSocks:Udp:MaxQueueDelay" },
+        { "udp-max-queue-delay-too-long", "KestrelSocks:Udp:MaxQueueDelay" },
     };
 
     public static TheoryData<string> GoodSettings =>
@@ -242,6 +247,21 @@ public sealed class KestrelSocksOptionsValidatorTests
             case "backlog-zero":
                 transport.Backlog = 0;
                 break;
+            case "udp-engine-unknown":
+                options.Udp.Engine = (UdpEngineMode)42;
+                break;
+            case "udp-event-loop-threads-negative":
+                options.Udp.EventLoopThreads = -1;
+                break;
+            case "udp-event-loop-threads-too-many":
+                options.Udp.EventLoopThreads = 257;
+                break;
+            case "udp-max-queue-delay-too-short":
+                options.Udp.MaxQueueDelay = TimeSpan.FromMicroseconds(999);
+                break;
+            case "udp-max-queue-delay-too-long":
+                options.Udp.MaxQueueDelay = TimeSpan.FromSeconds(10.001);
+                break;
             case "receive-buffer-too-small":
                 transport.ReceiveBufferSize = 1023;
                 break;
@@ -263,11 +283,16 @@ public sealed class KestrelSocksOptionsValidatorTests
                 transport.Backlog = 1;
                 transport.ReceiveBufferSize = 1024 * 1024;
                 transport.MaxBufferedBytes = 1024 * 1024;
+                options.Udp.EventLoopThreads = 256;
+                options.Udp.MaxQueueDelay = TimeSpan.FromMilliseconds(1);
+                options.Udp.Engine = UdpEngineMode.Portable;
                 break;
             case "255-byte-credentials":
                 authentication.UsernamePassword = true;
                 authentication.Users.Add(new SocksUser { Username = new string('u', 255), Password = new string('p', 255) });
                 authentication.Users.Add(new SocksUser { Username = "", Password = "" });
+                options.Udp.MaxQueueDelay = TimeSpan.Zero;
+                options.Udp.EventLoopThreads = 1;
                 break;
             case "username-password-only":
                 authentication.AllowAnonymous = false;

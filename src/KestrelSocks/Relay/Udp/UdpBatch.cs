@@ -25,12 +25,18 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     // One IPV6_PKTINFO control message: struct cmsghdr (16 bytes on LP64) and struct in6_pktinfo (20), padded to 8.
     private const int ControlSize = 40;
     private const int LevelIPv6 = 41;
+
+    // Room for one SCM_TIMESTAMPNS control message per received datagram: struct cmsghdr and struct timespec.
+    private const int ReceiveControlSize = 32;
+    private const int LevelSocket = 1;
+    private const int TimestampNanoseconds = 35;
     private const int IPv6PacketInfo = 50;
 
     private readonly byte* _data;
     private readonly MessageHeader* _receive;
     private readonly IoVector* _receiveVectors;
     private readonly byte* _receiveNames;
+    private readonly byte* _receiveControl;
     private readonly MessageHeader* _send;
     private readonly IoVector* _sendVectors;
     private readonly byte* _sendNames;
@@ -46,6 +52,7 @@ internal sealed unsafe partial class UdpBatch : IDisposable
         _receive = (MessageHeader*)NativeMemory.AllocZeroed((nuint)(Slots * sizeof(MessageHeader)));
         _receiveVectors = (IoVector*)NativeMemory.AllocZeroed((nuint)(Slots * sizeof(IoVector)));
         _receiveNames = (byte*)NativeMemory.AllocZeroed(Slots * NameSize);
+        _receiveControl = (byte*)NativeMemory.AllocZeroed(Slots * ReceiveControlSize);
         _send = (MessageHeader*)NativeMemory.AllocZeroed((nuint)(Slots * sizeof(MessageHeader)));
         _sendVectors = (IoVector*)NativeMemory.AllocZeroed((nuint)(Slots * sizeof(IoVector)));
         _sendNames = (byte*)NativeMemory.AllocZeroed(Slots * NameSize);
@@ -65,6 +72,32 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     public int Length(int index) => (_receive[index].Header.Flags & MessageTruncated) != 0 ? -1 : (int)_receive[index].Length;
 
     /// <summary>
+    /// When received datagram <paramref name="index"/> arrived, in nanoseconds since the Unix epoch, as the kernel
+    /// stamped it (SO_TIMESTAMPNS on the socket); 0 when it carries no stamp.
+    /// </summary>
+    public long ArrivedAt(int index)
+    {
+        if (_receive[index].Header.ControlLength < ReceiveControlSize)
+        {
+            return 0;
+        }
+
+        var control = _receiveControl + (index * ReceiveControlSize);
+        if (*(int*)(control + 8) != LevelSocket || *(int*)(control + 12) != TimestampNanoseconds)
+        {
+            return 0;
+        }
+
+        return (*(long*)(control + 16) * 1_000_000_000) + *(long*)(control + 24);
+    }
+
+    /// <summary>Asks the kernel to stamp each datagram <paramref name="socket"/> receives with its arrival time (<see cref="ArrivedAt"/>).</summary>
+    public static void StampArrivals(Socket socket) => socket.SetRawSocketOption(LevelSocket, TimestampNanoseconds, [1, 0, 0, 0]);
+
+    /// <summary>Now, on the clock of <see cref="ArrivedAt"/>.</summary>
+    public static long Now() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+
+    /// <summary>
     /// Receives up to <see cref="Slots"/> datagrams without waiting, each into its slot at <paramref name="offset"/>.
     /// Returns how many arrived (0 when none were queued). Throws <see cref="SocketException"/> on a socket error and
     /// <see cref="ObjectDisposedException"/> when the socket is closed.
@@ -80,6 +113,8 @@ internal sealed unsafe partial class UdpBatch : IDisposable
             header.Header.NameLength = NameSize;
             header.Header.Vectors = _receiveVectors + i;
             header.Header.VectorCount = 1;
+            header.Header.Control = _receiveControl + (i * ReceiveControlSize);
+            header.Header.ControlLength = ReceiveControlSize;
         }
 
         using var lease = new DescriptorLease(socket.SafeHandle);
@@ -207,6 +242,7 @@ internal sealed unsafe partial class UdpBatch : IDisposable
         NativeMemory.Free(_receive);
         NativeMemory.Free(_receiveVectors);
         NativeMemory.Free(_receiveNames);
+        NativeMemory.Free(_receiveControl);
         NativeMemory.Free(_send);
         NativeMemory.Free(_sendVectors);
         NativeMemory.Free(_sendNames);

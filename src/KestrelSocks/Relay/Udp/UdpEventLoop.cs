@@ -35,8 +35,12 @@ internal sealed class UdpEventLoop : IDisposable
     private int _wakePending;
     private volatile bool _stopping;
 
-    public UdpEventLoop(int index, SocksMetrics metrics, ILogger logger)
+    private readonly long _maxQueueDelay;
+
+    /// <param name="maxQueueDelay">Datagrams that waited longer in their socket's queue are dropped; zero keeps them all.</param>
+    public UdpEventLoop(int index, TimeSpan maxQueueDelay, SocksMetrics metrics, ILogger logger)
     {
+        _maxQueueDelay = (long)maxQueueDelay.TotalNanoseconds;
         _metrics = metrics;
         _traffic = metrics.CreateUdpTraffic();
         _logger = logger;
@@ -136,6 +140,11 @@ internal sealed class UdpEventLoop : IDisposable
 
     private void Register(Socket socket, ulong data)
     {
+        if (_maxQueueDelay > 0)
+        {
+            UdpBatch.StampArrivals(socket);
+        }
+
         using var lease = new DescriptorLease(socket.SafeHandle);
         _epoll.Add(lease.Descriptor, data);
     }
@@ -186,7 +195,7 @@ internal sealed class UdpEventLoop : IDisposable
                     continue;
                 }
 
-                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _traffic, _logger);
+                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _traffic, _logger, _maxQueueDelay, _maxQueueDelay > 0 ? UdpBatch.Now() : 0);
             }
 
             if (wake)
@@ -199,12 +208,16 @@ internal sealed class UdpEventLoop : IDisposable
 
     /// <summary>
     /// One turn of <paramref name="socket"/>: up to <see cref="RoundsPerTurn"/> batches received, relayed in place and
-    /// flushed. Runs on the loop's thread (or a benchmark's), which owns <paramref name="batch"/>.
+    /// flushed. Runs on the loop's thread (or a benchmark's), which owns <paramref name="batch"/>. A datagram stamped
+    /// more than <paramref name="maxQueueDelay"/> nanoseconds before <paramref name="now"/> (see <see cref="UdpBatch.Now"/>)
+    /// is dropped unrelayed; zero relays every one.
     /// </summary>
-    internal static void Drain(UdpAssociation association, Socket socket, UdpBatch batch, SocksMetrics metrics, UdpTraffic traffic, ILogger logger)
+    internal static void Drain(UdpAssociation association, Socket socket, UdpBatch batch, SocksMetrics metrics, UdpTraffic traffic, ILogger logger,
+        long maxQueueDelay = 0, long now = 0)
     {
         var sendSocket = association.SendSocketFor(socket);
         var sends = new UdpSends(batch);
+        var stale = 0;
         try
         {
             for (var round = 0; round < RoundsPerTurn; round++)
@@ -226,6 +239,13 @@ internal sealed class UdpEventLoop : IDisposable
                     if (length < 0)
                     {
                         metrics.UdpDropped(UdpDropReason.TooLarge);
+                        continue;
+                    }
+
+                    if (maxQueueDelay > 0 && batch.ArrivedAt(i) is var arrived and > 0 && now - arrived > maxQueueDelay)
+                    {
+                        // Relaying it now would deliver it too late to be of use, and delay the datagrams behind it.
+                        stale++;
                         continue;
                     }
 
@@ -257,6 +277,7 @@ internal sealed class UdpEventLoop : IDisposable
         finally
         {
             association.Count(sends, traffic);
+            metrics.UdpDropped(UdpDropReason.QueueDelay, stale);
         }
     }
 

@@ -13,12 +13,12 @@ internal sealed class UdpEventLoopEngine : IUdpEngine
 {
     private readonly UdpEventLoop[] _loops;
 
-    public UdpEventLoopEngine(int loops, SocksMetrics metrics, ILogger logger)
+    public UdpEventLoopEngine(int loops, TimeSpan maxQueueDelay, SocksMetrics metrics, ILogger logger)
     {
         _loops = new UdpEventLoop[loops];
         for (var i = 0; i < loops; i++)
         {
-            _loops[i] = new UdpEventLoop(i, metrics, logger);
+            _loops[i] = new UdpEventLoop(i, maxQueueDelay, metrics, logger);
         }
     }
 

@@ -135,7 +135,7 @@ internal sealed class UdpRelay : IHostedService, IDisposable
         if (OperatingSystem.IsLinux() && options.Engine != UdpEngineMode.Portable)
         {
             var loops = options.EventLoopThreads > 0 ? options.EventLoopThreads : Environment.ProcessorCount;
-            return new UdpEventLoopEngine(loops, metrics, logger);
+            return new UdpEventLoopEngine(loops, options.MaxQueueDelay, metrics, logger);
         }
 
         return new UdpPortableEngine(pool, metrics);

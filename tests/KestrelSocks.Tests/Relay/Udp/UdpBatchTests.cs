@@ -173,6 +173,46 @@ public sealed class UdpBatchTests : IDisposable
     }
 
     [Fact]
+    public void Receive_StampedSocket_ReportsWhenEachDatagramArrived()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            // recvmmsg(2) and sendmmsg(2) are used on Linux only; there is nothing to test elsewhere.
+            return;
+        }
+
+        var batch = FreshBatch();
+        UdpBatch.StampArrivals(_relay);
+        var before = UdpBatch.Now();
+        _peer.SendTo([1], _relay.LocalEndPoint!);
+        WaitReadable(_relay);
+        var after = UdpBatch.Now();
+
+        Assert.Equal(1, batch.Receive(_relay, 0));
+
+        // The kernel's clock and the runtime's are the same clock; a millisecond covers their rounding.
+        var arrived = batch.ArrivedAt(0);
+        Assert.InRange(arrived, before - 1_000_000, after + 1_000_000);
+    }
+
+    [Fact]
+    public void Receive_UnstampedSocket_ReportsNoArrivalTime()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            // recvmmsg(2) and sendmmsg(2) are used on Linux only; there is nothing to test elsewhere.
+            return;
+        }
+
+        var batch = FreshBatch();
+        _peer.SendTo([1], _relay.LocalEndPoint!);
+        WaitReadable(_relay);
+
+        Assert.Equal(1, batch.Receive(_relay, 0));
+        Assert.Equal(0, batch.ArrivedAt(0));
+    }
+
+    [Fact]
     public void Flush_CountsPayloadLengths_NotTheWholeDatagrams()
     {
         if (!OperatingSystem.IsLinux())
