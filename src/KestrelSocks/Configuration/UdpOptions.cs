@@ -46,10 +46,12 @@ internal sealed class UdpOptions
 
     /// <summary>
     /// A datagram that waited in its socket's queue longer than this before the relay reached it is dropped (counted as
-    /// queue_delay) instead of relayed late, so an overloaded relay sheds stale datagrams and catches up. Zero turns
-    /// it off. Linux engine only (the kernel stamps each datagram's arrival).
+    /// queue_delay) instead of relayed late, so an overloaded relay sheds stale datagrams and catches up. The default is
+    /// past what voice and game traffic can still use and far past a scheduling hiccup, so only a backlog that would
+    /// otherwise keep growing is shed; buffered video is not cut. Zero turns it off. Linux engine only (the kernel
+    /// stamps each datagram's arrival).
     /// </summary>
-    public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+    public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>How sockets are waited on and drained: relay loops with batched system calls on Linux, or the portable engine.</summary>
     public UdpEngineMode Engine { get; set; } = UdpEngineMode.Auto;
