@@ -4,16 +4,20 @@
 #
 #   bench/compare.sh            full run: every mode, every server, 3 repetitions (about 25 minutes on 2 cores)
 #   bench/compare.sh --quick    one repetition, short windows, 2,000 idle sessions (about 5 minutes)
+#   bench/compare.sh --modes mixed   TCP and UDP through the same server at once (about 8 minutes, 2 with --quick)
 #
 # Options: --reps N, --modes tcp-bulk,tcp-rr,tcp-latency,tcp-fairness,udp,idle (udp-dotnet, the C# generator's UDP
-#          ladder, is not in the default list), --servers direct,kestrelsocks,hev,dante,microsocks, --sessions N (idle),
-#          --udp-rates 10000,25000,50000,75000, --udp-layouts 1x1,100x1,1000x1,1570x1,10x157, --no-build, --out DIR.
+#          ladder, and mixed are not in the default list), --servers direct,kestrelsocks,hev,dante,microsocks,
+#          --sessions N (idle), --udp-rates 10000,25000,50000,75000, --udp-layouts 1x1,100x1,1000x1,1570x1,10x157,
+#          --mixed-udp-rate 25000 (UDP load beside the ping-pong), --mixed-probe-rate 10000 (UDP beside bulk),
+#          --mixed-bulk-streams 8, --no-build, --out DIR.
 # hev: set HEV_SOCKS5_SERVER to the hev-socks5-server binary, built from its public source; without it hev is skipped.
 # udp runs bench/udpgen (C, compiled here with gcc) at fixed offered rates. A layout CxM is C control connections
 # with M UDP ASSOCIATE requests each; M > 1 is KestrelSocks' extension and runs against kestrelsocks only.
-# Results go to bench/results/<date>/<time>/ (gitignored): comparison.md, comparison.json, udp.md, udp.json, one SVG
-# per mode, every run's own report under raw/, server and generator logs under logs/. Everything this script starts
-# is stopped by pid when it exits, however it exits.
+# mixed: tcp-latency alone and beside udpgen's load, then udpgen alone and beside tcp-bulk, through the same server.
+# Results go to bench/results/<date>/<time>/ (gitignored): comparison.md, comparison.json, udp.md, udp.json,
+# mixed.md, mixed.json, one SVG per mode, every run's own report under raw/ (mixed: raw-mixed/), server and generator
+# logs under logs/. Everything this script starts is stopped by pid when it exits, however it exits.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +28,11 @@ SERVERS="direct,kestrelsocks,hev,dante,microsocks"
 SESSIONS=""
 UDP_RATES="10000,25000,50000,75000"
 UDP_LAYOUTS=""
+MIXED_UDP_RATE=25000
+MIXED_PROBE_RATE=10000
+MIXED_BULK_STREAMS=8
+MIXED_UDP_ASSOCIATIONS=100     # the UDP load beside the ping-pong
+MIXED_PROBE_ASSOCIATIONS="1 100" # the UDP runs beside bulk
 BUILD=1
 OUT=""
 
@@ -36,9 +45,12 @@ while [[ $# -gt 0 ]]; do
         --sessions) SESSIONS="$2"; shift ;;
         --udp-rates) UDP_RATES="$2"; shift ;;
         --udp-layouts) UDP_LAYOUTS="$2"; shift ;;
+        --mixed-udp-rate) MIXED_UDP_RATE="$2"; shift ;;
+        --mixed-probe-rate) MIXED_PROBE_RATE="$2"; shift ;;
+        --mixed-bulk-streams) MIXED_BULK_STREAMS="$2"; shift ;;
         --no-build) BUILD=0 ;;
         --out) OUT="$2"; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
@@ -86,8 +98,39 @@ stop_server() {
     wait "$pid" 2>/dev/null || true
     unset "PID[$name]"
 }
+# Generators that run in the background (mixed): started by start_bg, waited for by wait_bg, stopped by stop_bg.
+declare -A BG=()
+BG_PID=""
+start_bg() { # start_bg STDOUT STDERR command...: runs the command in the background; its pid is in BG_PID
+    local out="$1" err="$2"
+    shift 2
+    if [[ "$err" == "$out" ]]; then
+        "$@" >"$out" 2>&1 &
+    else
+        "$@" >"$out" 2>"$err" &
+    fi
+    BG_PID=$!
+    BG[$BG_PID]="$1"
+}
+wait_bg() { # wait_bg PID: its exit status
+    local pid="$1" status=0
+    wait "$pid" || status=$?
+    unset "BG[$pid]"
+    return "$status"
+}
+stop_bg() {
+    local pid="$1" children child
+    children="$(descendants "$pid" | xargs)"
+    kill "$pid" 2>/dev/null || true
+    for child in $children; do kill "$child" 2>/dev/null || true; done
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" $children 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "BG[$pid]"
+}
 cleanup() {
-    local name
+    local name pid
+    for pid in "${!BG[@]}"; do stop_bg "$pid"; done
     for name in "${!PID[@]}"; do stop_server "$name"; done
 }
 trap cleanup EXIT
@@ -112,16 +155,19 @@ if [[ ",$SERVERS," == *,hev,* ]] && [[ ! -f "${HEV_SOCKS5_SERVER:-}" || ! -x "${
     SERVERS="$(echo ",$SERVERS," | sed 's/,hev,/,/g; s/^,//; s/,$//')"
 fi
 
-# The C# generator runs every mode but udp (udpgen's).
-DOTNET_MODES="$(echo ",$MODES," | sed 's/,udp,/,/g; s/^,//; s/,$//')"
+# The C# generator runs every mode but udp (udpgen's) and its reports go to comparison.md; mixed runs both
+# generators and has its own mixed.md.
+DOTNET_MODES="$(echo ",$MODES," | sed 's/,udp,/,/g; s/,mixed,/,/g; s/^,//; s/,$//')"
+MIXED=0
+[[ ",$MODES," == *,mixed,* ]] && MIXED=1
 if [[ $BUILD -eq 1 ]]; then
-    log "building KestrelSocks.Server$([[ -n "$DOTNET_MODES" ]] && echo ' and KestrelSocks.LoadTest') (Release)"
+    log "building KestrelSocks.Server$([[ -n "$DOTNET_MODES" || $MIXED -eq 1 ]] && echo ' and KestrelSocks.LoadTest') (Release)"
     dotnet build -c Release "$ROOT/src/KestrelSocks.Server" -nologo -v q >"$OUT/logs/build.log" 2>&1
-    if [[ -n "$DOTNET_MODES" ]]; then
+    if [[ -n "$DOTNET_MODES" || $MIXED -eq 1 ]]; then
         dotnet build -c Release "$ROOT/bench/KestrelSocks.LoadTest" -nologo -v q >>"$OUT/logs/build.log" 2>&1
     fi
 fi
-if [[ ",$MODES," == *,udp,* ]]; then
+if [[ ",$MODES," == *,udp,* || $MIXED -eq 1 ]]; then
     log "compiling udpgen"
     mkdir -p "$(dirname "$UDPGEN")"
     gcc -O2 -Wall -Wextra -Werror -pthread -o "$UDPGEN" "$ROOT/bench/udpgen/udpgen.c" -lm >>"$OUT/logs/build.log" 2>&1 \
@@ -230,6 +276,11 @@ done
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "reps: $REPS, modes: $MODES, servers: $SERVERS, duration: $DURATION s, udp-dotnet step: $UDP_STEP s, idle sessions: $SESSIONS"
     echo "udp (udpgen): rates $UDP_RATES /s, layouts $UDP_LAYOUTS, $UDPGEN_STEP s steps after $UDPGEN_WARMUP s of warm-up"
+    if [[ $MIXED -eq 1 ]]; then
+        echo "mixed: tcp-latency $DURATION s beside udpgen at $MIXED_UDP_RATE/s over $MIXED_UDP_ASSOCIATIONS associations;" \
+            "udpgen at $MIXED_PROBE_RATE/s over ${MIXED_PROBE_ASSOCIATIONS// /, } association(s), $UDPGEN_STEP s each," \
+            "beside tcp-bulk with $MIXED_BULK_STREAMS streams"
+    fi
 } >"$OUT/machine.txt"
 
 # --- the runs: for each repetition and mode, every server in turn (A B C A B C ...) -------------------------
@@ -295,10 +346,163 @@ run_udp() {
     done
 }
 
+# mixed: TCP and UDP through the same server at once. Part 1, for each server in turn: tcp-latency alone, then
+# tcp-latency again while udpgen offers MIXED_UDP_RATE over MIXED_UDP_ASSOCIATIONS associations in the background.
+# Part 2, for each server in turn: udpgen at MIXED_PROBE_RATE over 1 and over 100 associations alone, then tcp-bulk
+# (MIXED_BULK_STREAMS streams, upload then download) in the background and, inside each of its two measured
+# windows, the same udpgen runs again. Each run's files go to raw-mixed/rep<N>/<server>/, and checks.jsonl there says
+# whether every loaded run fell inside the other generator's load (timed from their own progress lines).
+calc() { awk "BEGIN { printf \"%.3f\", $* }"; }
+not_after() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+wait_line() { # wait_line FILE ERE PID SECONDS: until FILE has a line matching ERE; fails if PID ends first or time is up
+    local file="$1" pattern="$2" pid="$3" i
+    for ((i = 0; i < $4 * 20; i++)); do
+        grep -qE -- "$pattern" "$file" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    grep -qE -- "$pattern" "$file" 2>/dev/null
+}
+mixed_targets() { # sets LT_TARGET (LoadTest) and UG_TARGET (udpgen) for a server
+    if [[ "$1" == direct ]]; then
+        LT_TARGET=(--targets direct)
+        UG_TARGET=(--direct)
+    else
+        LT_TARGET=(--targets proxy --proxy "127.0.0.1:${PORT[$1]}" --name "$1" --server-pid "${PID[$1]}")
+        UG_TARGET=(--proxy "127.0.0.1:${PORT[$1]}" --server-pid "${PID[$1]}")
+    fi
+}
+mixed_check() { # mixed_check DIR SAMPLE COVERED(true|false) NOTE
+    printf '{"sample":"%s","covered":%s,"note":"%s"}\n' "$2" "$3" "$4" >>"$1/checks.jsonl"
+}
+lt_figures() { # lt_figures REPORT.json: "name value, ..." of every case, for the log
+    python3 - "$1" <<'PY' 2>/dev/null || echo "no report"
+import json, sys
+keep = {"p50 latency", "p99 latency", "throughput"}
+for c in json.load(open(sys.argv[1]))["cases"]:
+    figures = ", ".join(f"{m['name']} {m['value']:,.1f} {m['unit']}" for m in c["metrics"] if m["name"] in keep)
+    print(f"{c['case']}: {figures}{'' if c['verified'] else ' (NOT verified)'}", end="; ")
+PY
+}
+ug_figures() { # ug_figures UDPGEN.txt: delivered/s, loss, p50, p99 from udpgen's table
+    awk 'NR > 1 { printf "%s/s delivered, loss %s %%, p50 %s p99 %s us", $7, $8, $9, $10 }' "$1" 2>/dev/null || true
+}
+mixed_udpgen() { # mixed_udpgen SERVER DIR NAME ASSOCIATIONS RATE STEP: one udpgen step in the foreground
+    local server="$1" dir="$2" name="$3" assocs="$4" rate="$5" step="$6" status=0
+    timeout --kill-after=5 "$(calc "$step + 40")" "$UDPGEN" --controls "$assocs" --rates "$rate" --step-seconds "$step" \
+        --warmup-seconds "$UDPGEN_WARMUP" --label "$server" --json "$dir/$name.jsonl" "${UG_TARGET[@]}" \
+        >"$dir/$name.txt" 2>"$OUT/logs/rep$rep-mixed-$server-$name.log" || status=$?
+    [[ $status -eq 0 ]] || log "rep $rep mixed $server $name: udpgen exit $status, see $OUT/logs/rep$rep-mixed-$server-$name.log"
+    return 0
+}
+mixed_latency() { # part 1
+    local rep="$1" server="$2"
+    local dir="$OUT/raw-mixed/rep$rep/$server" logs="$OUT/logs/rep$rep-mixed-$server"
+    local step status=0 udp window_end ended
+    mkdir -p "$dir"
+    mixed_targets "$server"
+    timeout --kill-after=5 120 dotnet "$LT_DLL" tcp-latency --duration "$DURATION" --warmup "$WARMUP" --commit "$COMMIT" \
+        --out "$dir/latency-alone" "${LT_TARGET[@]}" >"$logs-latency-alone.log" 2>&1 || status=$?
+    log "rep $rep mixed $server ping-pong alone: exit $status, $(lt_figures "$dir/latency-alone/report.json")"
+
+    # The UDP load's window covers the ping-pong's start-up, warm-up and window, with a margin.
+    step="$(calc "$DURATION + $WARMUP + 2")"
+    start_bg "$dir/latency-udp.txt" "$logs-latency-udp.log" timeout --kill-after=5 "$(calc "$step + 40")" "$UDPGEN" \
+        --controls "$MIXED_UDP_ASSOCIATIONS" --rates "$MIXED_UDP_RATE" --step-seconds "$step" \
+        --warmup-seconds "$UDPGEN_WARMUP" --label "$server" --json "$dir/latency-udp.jsonl" --verbose "${UG_TARGET[@]}"
+    udp=$BG_PID
+    # udpgen writes this line when its associations are set up, just before the warm-up of the step.
+    if ! wait_line "$logs-latency-udp.log" '^udpgen: [0-9]+ associations' "$udp" 30; then
+        log "rep $rep mixed $server: udpgen did not set up its associations; see $logs-latency-udp.log"
+        stop_bg "$udp"
+        mixed_check "$dir" latency-loaded false "udpgen did not set up its associations"
+        return 0
+    fi
+    window_end="$(calc "$(date +%s.%N) + $UDPGEN_WARMUP + $step")"
+    status=0
+    timeout --kill-after=5 120 dotnet "$LT_DLL" tcp-latency --duration "$DURATION" --warmup "$WARMUP" --commit "$COMMIT" \
+        --out "$dir/latency-loaded" "${LT_TARGET[@]}" >"$logs-latency-loaded.log" 2>&1 || status=$?
+    ended="$(date +%s.%N)"
+    local udp_status=0
+    wait_bg "$udp" || udp_status=$?
+    if not_after "$ended" "$window_end"; then
+        mixed_check "$dir" latency-loaded true ""
+    else
+        mixed_check "$dir" latency-loaded false "the ping-pong ended $(calc "$ended - $window_end") s after the UDP load's window"
+    fi
+    log "rep $rep mixed $server ping-pong beside UDP: exit $status, $(lt_figures "$dir/latency-loaded/report.json")" \
+        "udpgen exit $udp_status, $(ug_figures "$dir/latency-udp.txt")"
+}
+mixed_bulk() { # part 2
+    local rep="$1" server="$2"
+    local dir="$OUT/raw-mixed/rep$rep/$server" logs="$OUT/logs/rep$rep-mixed-$server"
+    local assocs window bulk direction started window_end status=0
+    mkdir -p "$dir"
+    mixed_targets "$server"
+    for assocs in $MIXED_PROBE_ASSOCIATIONS; do
+        mixed_udpgen "$server" "$dir" "udp-alone-${assocs}x1" "$assocs" "$MIXED_PROBE_RATE" "$UDPGEN_STEP"
+        log "rep $rep mixed $server udp ${assocs}x1 alone: $(ug_figures "$dir/udp-alone-${assocs}x1.txt")"
+    done
+
+    # Each bulk window holds the udpgen runs (set-up, warm-up, window and drain each), with a margin.
+    local runs
+    runs="$(echo $MIXED_PROBE_ASSOCIATIONS | wc -w)"
+    window="$(calc "$runs * ($UDPGEN_WARMUP + $UDPGEN_STEP + 0.5) + 3")"
+    start_bg "$logs-bulk.log" "$logs-bulk.log" timeout --kill-after=5 "$(calc "2 * ($window + 40)")" dotnet "$LT_DLL" \
+        tcp-bulk --streams "$MIXED_BULK_STREAMS" --duration "$window" --warmup "$WARMUP" --commit "$COMMIT" \
+        --out "$dir/bulk" "${LT_TARGET[@]}"
+    bulk=$BG_PID
+    for direction in upload download; do
+        # The generator writes this line just before it connects the streams; they pump from then on, and its
+        # measured window starts after its warm-up.
+        if ! wait_line "$logs-bulk.log" "^\[ *[0-9.]+s\] tcp-bulk [0-9]+ streams? $direction via .*: connecting" "$bulk" 60; then
+            log "rep $rep mixed $server: tcp-bulk did not reach $direction; see $logs-bulk.log"
+            mixed_check "$dir" "bulk-$direction" false "tcp-bulk did not reach $direction"
+            break
+        fi
+        started="$(date +%s.%N)"
+        window_end="$(calc "$started + $WARMUP + $window")"
+        sleep "$WARMUP"
+        for assocs in $MIXED_PROBE_ASSOCIATIONS; do
+            mixed_udpgen "$server" "$dir" "udp-$direction-${assocs}x1" "$assocs" "$MIXED_PROBE_RATE" "$UDPGEN_STEP"
+        done
+        if not_after "$(date +%s.%N)" "$window_end"; then
+            mixed_check "$dir" "bulk-$direction" true ""
+        else
+            mixed_check "$dir" "bulk-$direction" false "the UDP runs outlasted the bulk window by $(calc "$(date +%s.%N) - $window_end") s"
+        fi
+    done
+    wait_bg "$bulk" || status=$?
+    log "rep $rep mixed $server bulk: exit $status, $(lt_figures "$dir/bulk/report.json")"
+    for direction in upload download; do
+        for assocs in $MIXED_PROBE_ASSOCIATIONS; do
+            [[ -f "$dir/udp-$direction-${assocs}x1.txt" ]] \
+                && log "rep $rep mixed $server udp ${assocs}x1 beside $direction: $(ug_figures "$dir/udp-$direction-${assocs}x1.txt")"
+        done
+    done
+}
+run_mixed() {
+    local rep="$1" server
+    for server in "${SERVER_LIST[@]}"; do
+        [[ "$server" == microsocks ]] && continue # microsocks has no UDP ASSOCIATE
+        ensure_running "$server"
+        mixed_latency "$rep" "$server"
+    done
+    for server in "${SERVER_LIST[@]}"; do
+        [[ "$server" == microsocks ]] && continue
+        ensure_running "$server"
+        mixed_bulk "$rep" "$server"
+    done
+}
+
 for rep in $(seq "$REPS"); do
     for mode in "${MODE_LIST[@]}"; do
         if [[ "$mode" == udp ]]; then
             run_udp "$rep"
+            continue
+        fi
+        if [[ "$mode" == mixed ]]; then
+            run_mixed "$rep"
             continue
         fi
         for server in "${SERVER_LIST[@]}"; do
@@ -336,6 +540,22 @@ if [[ ",$MODES," == *,udp,* ]]; then
         } >>"$OUT/comparison.md"
     else
         cp "$OUT/udp.md" "$OUT/comparison.md"
+    fi
+fi
+if [[ $MIXED -eq 1 ]]; then
+    if ! python3 "$ROOT/bench/aggregate-mixed.py" --in "$OUT/raw-mixed" --out "$OUT" --machine "$OUT/machine.txt" \
+        --title "TCP and UDP through the same server at once ($TITLE_TAIL)" | tee -a "$OUT/summary.txt"; then
+        log "no mixed figures to aggregate; see $OUT/logs/rep*-mixed-*.log"
+    elif [[ -f "$OUT/comparison.md" ]]; then
+        {
+            echo
+            echo "## TCP and UDP at once (mixed)"
+            echo
+            echo "A ping-pong's latency alone and beside UDP load, and UDP's loss and round trip alone and beside TCP"
+            echo "bulk load, through the same server: [mixed.md](mixed.md)."
+        } >>"$OUT/comparison.md"
+    else
+        cp "$OUT/mixed.md" "$OUT/comparison.md"
     fi
 fi
 log "done in $((SECONDS - STARTED)) s; results in $OUT"
