@@ -22,8 +22,11 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     private const int MessageDontWait = 0x40;
     private const int MessageTruncated = 0x20;
 
-    // One IPV6_PKTINFO control message: struct cmsghdr (16 bytes on LP64) and struct in6_pktinfo (20), padded to 8.
+    // One IPV6_PKTINFO control message: struct cmsghdr (16 bytes on LP64) and struct in6_pktinfo (20). The slot is
+    // padded to 8, but the length handed to the kernel is the message's own 36 bytes: sendmsg copies up to 36 bytes
+    // of control data into a buffer on its stack and allocates for anything longer, once per datagram.
     private const int ControlSize = 40;
+    private const int ControlLength = 16 + 20;
     private const int LevelIPv6 = 41;
 
     // Room for one SCM_TIMESTAMPNS control message per received datagram: struct cmsghdr and struct timespec.
@@ -171,12 +174,12 @@ internal sealed unsafe partial class UdpBatch : IDisposable
         {
             var control = _sendControl + (i * ControlSize);
             new Span<byte>(control, ControlSize).Clear();
-            *(nuint*)control = 16 + 20;
+            *(nuint*)control = ControlLength;
             *(int*)(control + 8) = LevelIPv6;
             *(int*)(control + 12) = IPv6PacketInfo;
             sourceAddress.CopyTo(new Span<byte>(control + 16, 16));
             header.Header.Control = control;
-            header.Header.ControlLength = ControlSize;
+            header.Header.ControlLength = ControlLength;
         }
 
         return true;
