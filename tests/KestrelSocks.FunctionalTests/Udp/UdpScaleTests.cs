@@ -59,7 +59,7 @@ public sealed class UdpScaleTests
         }
 
         await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
-        var baseline = FileDescriptors.Count();
+        var baseline = FileDescriptors.Sockets();
 
         var controls = new List<SocksTestClient>();
         var relays = new List<IPEndPoint>();
@@ -81,9 +81,9 @@ public sealed class UdpScaleTests
             Assert.Equal(Associations, relays.Distinct().Count());
             Assert.Equal(Associations, relay.Engine.Attached);
 
-            // One descriptor per association; besides them only the two ends of each control connection and what
-            // the host opened meanwhile for itself (a scrape's connection, say).
-            var opened = FileDescriptors.Count() - baseline;
+            // One socket per association; besides them only the two ends of each control connection and what the
+            // host opened meanwhile for itself (a scrape's connection, say).
+            var opened = FileDescriptors.Sockets() - baseline;
             Assert.InRange(opened, Associations, Associations + (2 * ControlConnections) + 32);
 
             // Every 100th association relays both ways.
@@ -108,6 +108,9 @@ public sealed class UdpScaleTests
 
         await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
         await Eventually.AssertAsync(() => relay.Engine.Attached == 0, () => $"{relay.Engine.Attached} associations are still attached to a relay loop.");
-        await Eventually.AssertAsync(() => FileDescriptors.Count() <= baseline, () => $"{FileDescriptors.Count() - baseline} descriptors more than before the associations opened.");
+        await Eventually.AssertAsync(
+            () => FileDescriptors.Sockets() <= baseline,
+            () => $"{FileDescriptors.Sockets() - baseline} sockets more than before the associations opened.",
+            TestTimeouts.Long);
     }
 }

@@ -19,6 +19,14 @@ internal static class FileDescriptors
         return Directory.EnumerateFileSystemEntries(Folder).Count();
     }
 
+    /// <summary>How many of the open descriptors are sockets (assemblies the runtime maps meanwhile are not).</summary>
+    public static int Sockets()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return Directory.EnumerateFileSystemEntries(Folder).Count(static path => new FileInfo(path).LinkTarget?.StartsWith("socket:", StringComparison.Ordinal) == true);
+    }
+
     /// <summary>
     /// What <paramref name="fd"/> refers to (<c>pipe:[1234]</c>, <c>socket:[5678]</c>), or null when it is not open.
     /// A pipe closed and its number reused by something else gives a different target, so comparing targets is safe
