@@ -274,6 +274,8 @@ done
     fi
     echo "net.core.rmem_max: $(cat /proc/sys/net/core/rmem_max), wmem_max: $(cat /proc/sys/net/core/wmem_max), netdev_max_backlog: $(cat /proc/sys/net/core/netdev_max_backlog)"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    # On a virtual machine, time the host gave to others: a share of it in the run makes every figure noisier.
+    echo "cpu steal ticks at start: $(awk '/^cpu /{print $9}' /proc/stat) (USER_HZ $(getconf CLK_TCK))"
     echo "reps: $REPS, modes: $MODES, servers: $SERVERS, duration: $DURATION s, udp-dotnet step: $UDP_STEP s, idle sessions: $SESSIONS"
     echo "udp (udpgen): rates $UDP_RATES /s, layouts $UDP_LAYOUTS, $UDPGEN_STEP s steps after $UDPGEN_WARMUP s of warm-up"
     if [[ $MIXED -eq 1 ]]; then
@@ -521,6 +523,7 @@ for rep in $(seq "$REPS"); do
 done
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+echo "cpu steal ticks at end: $(awk '/^cpu /{print $9}' /proc/stat), after $((SECONDS - STARTED)) s on $(nproc) cores" >>"$OUT/machine.txt"
 TITLE_TAIL="$(date +%Y-%m-%d), commit $COMMIT, $REPS repetition(s)$([[ $QUICK -eq 1 ]] && echo ', quick' || true)"
 if [[ -n "$DOTNET_MODES" ]]; then
     dotnet "$LT_DLL" aggregate --in "$OUT/raw" --out "$OUT" --baseline dante \
