@@ -48,8 +48,8 @@ internal sealed class UdpOptions
     /// A datagram that waited in its socket's queue longer than this before the relay reached it is dropped (counted as
     /// queue_delay) instead of relayed late, so an overloaded relay sheds stale datagrams and catches up. The default is
     /// past what voice and game traffic can still use and far past a scheduling hiccup, so only a backlog that would
-    /// otherwise keep growing is shed; buffered video is not cut. Zero turns it off. Linux engine only (the kernel
-    /// stamps each datagram's arrival).
+    /// otherwise keep growing is shed; buffered video is not cut. Zero turns it off. Linux engine only: the kernel
+    /// stamps each datagram's arrival once a relay loop has fallen behind.
     /// </summary>
     public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 

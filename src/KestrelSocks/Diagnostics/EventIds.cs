@@ -15,4 +15,5 @@ internal static class EventIds
     public const int UdpDatagramFailed = 10;
     public const int SocketCompletions = 11;
     public const int UdpLoopFailed = 12;
+    public const int UdpLoopBehind = 13;
 }

@@ -44,6 +44,10 @@ internal static partial class SocksLog
     [LoggerMessage(EventIds.UdpLoopFailed, LogLevel.Error, "UDP relay loop: unexpected error; the loop carries on")]
     public static partial void UdpLoopFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventIds.UdpLoopBehind, LogLevel.Warning,
+        "UDP relay loop {Loop} has been busy for {BusyMs} ms without a pause: from now on its datagrams are stamped on arrival and those older than {MaxQueueDelayMs} ms are dropped as queue_delay")]
+    public static partial void UdpLoopBehind(ILogger logger, int loop, long busyMs, long maxQueueDelayMs);
+
     [LoggerMessage(EventIds.SessionError, LogLevel.Error, "Session {ConnectionId}: unexpected error")]
     public static partial void SessionError(ILogger logger, string connectionId, Exception exception);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
@@ -18,6 +19,9 @@ namespace KestrelSocks.Relay.Udp;
 internal sealed class UdpEventLoop : IDisposable
 {
     public const int RoundsPerTurn = 4;
+
+    // An epoll_wait that returns within this had events already pending: the loop did not wait.
+    private static readonly long _waitedTicks = Stopwatch.Frequency / 20_000;
     private const int MaxEvents = 256;
 
     private readonly Epoll _epoll = new(MaxEvents);
@@ -36,11 +40,17 @@ internal sealed class UdpEventLoop : IDisposable
     private volatile bool _stopping;
 
     private readonly long _maxQueueDelay;
+    private readonly long _busyBeforeStamping;
+    private int _stamping;
 
     /// <param name="maxQueueDelay">Datagrams that waited longer in their socket's queue are dropped; zero keeps them all.</param>
+    private readonly int _index;
+
     public UdpEventLoop(int index, TimeSpan maxQueueDelay, SocksMetrics metrics, ILogger logger)
     {
+        _index = index;
         _maxQueueDelay = (long)maxQueueDelay.TotalNanoseconds;
+        _busyBeforeStamping = (long)(maxQueueDelay.TotalSeconds / 4 * Stopwatch.Frequency);
         _metrics = metrics;
         _traffic = metrics.CreateUdpTraffic();
         _logger = logger;
@@ -138,9 +148,14 @@ internal sealed class UdpEventLoop : IDisposable
         }
     }
 
+    /// <summary>Whether this loop's sockets have their datagrams' arrival stamped (see <see cref="NoteWait"/>).</summary>
+    public bool Stamping => Volatile.Read(ref _stamping) != 0;
+
     private void Register(Socket socket, ulong data)
     {
-        if (_maxQueueDelay > 0)
+        // The slot was written before: either this sees the loop stamping, or the loop's pass over the slots sees the socket.
+        Interlocked.MemoryBarrier();
+        if (Stamping)
         {
             UdpBatch.StampArrivals(socket);
         }
@@ -164,12 +179,15 @@ internal sealed class UdpEventLoop : IDisposable
 
     private void Run()
     {
+        long busySince = 0;
         while (!_stopping)
         {
             int ready;
             try
             {
+                var before = Stopwatch.GetTimestamp();
                 ready = _epoll.Wait(-1);
+                busySince = NoteWait(before, ready, busySince);
             }
             catch (SocketException e)
             {
@@ -180,6 +198,7 @@ internal sealed class UdpEventLoop : IDisposable
 
             var wake = false;
             var slots = Volatile.Read(ref _slots);
+            var now = _stamping != 0 ? UdpBatch.Now() : 0;
             for (var i = 0; i < ready; i++)
             {
                 var data = _epoll.DataAt(i);
@@ -195,13 +214,73 @@ internal sealed class UdpEventLoop : IDisposable
                     continue;
                 }
 
-                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _traffic, _logger, _maxQueueDelay, _maxQueueDelay > 0 ? UdpBatch.Now() : 0);
+                Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _traffic, _logger, _maxQueueDelay, now);
             }
 
             if (wake)
             {
                 _epoll.ResetWake();
                 RunScheduled();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stamping every datagram's arrival costs the kernel about a tenth of a relay's work, so it waits until it can
+    /// matter: a loop that has not once had to wait for readiness (each epoll_wait returned at once, or returned as
+    /// many events as it takes) for a quarter of <c>Udp:MaxQueueDelay</c> is behind,
+    /// and datagrams may start to grow stale in its sockets. From then on its sockets, and the ones placed on it
+    /// later, are stamped, and stale datagrams are shed. Returns when the loop's current busy spell began (0: it just
+    /// waited).
+    /// </summary>
+    private long NoteWait(long before, int ready, long busySince)
+    {
+        if (_maxQueueDelay == 0 || _stamping != 0)
+        {
+            return 0;
+        }
+
+        var after = Stopwatch.GetTimestamp();
+        busySince = BusySpell(ready == MaxEvents ? after : before, after, busySince, _waitedTicks);
+        if (busySince != 0 && after - busySince > _busyBeforeStamping)
+        {
+            SocksLog.UdpLoopBehind(_logger, _index, (long)Stopwatch.GetElapsedTime(busySince, after).TotalMilliseconds, _maxQueueDelay / 1_000_000);
+            StartStamping();
+            return 0;
+        }
+
+        return busySince;
+    }
+
+    /// <summary>
+    /// Where the loop's busy spell began, after an epoll_wait from <paramref name="before"/> to <paramref name="after"/>
+    /// (timestamps): 0 when the call waited longer than <paramref name="waitedTicks"/>, else the spell's old start, or
+    /// <paramref name="after"/> when this is its first pass.
+    /// </summary>
+    internal static long BusySpell(long before, long after, long busySince, long waitedTicks) =>
+        after - before > waitedTicks ? 0 : busySince == 0 ? after : busySince;
+
+    private void StartStamping()
+    {
+        Interlocked.Exchange(ref _stamping, 1);
+        foreach (var association in Volatile.Read(ref _slots))
+        {
+            if (association is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                UdpBatch.StampArrivals(association.ClientSocket);
+                if (!association.SharesOneSocket)
+                {
+                    UdpBatch.StampArrivals(association.OutboundSocket);
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // Closed meanwhile.
             }
         }
     }

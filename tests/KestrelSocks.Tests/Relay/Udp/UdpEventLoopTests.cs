@@ -101,6 +101,22 @@ public sealed class UdpEventLoopTests : IDisposable
         Assert.Single(drops.GetMeasurementSnapshot());
     }
 
+    [Theory]
+    [InlineData(1_000, 1_010, 0, 1_010)] // a first pass that did not wait starts a spell
+    [InlineData(1_000, 1_010, 500, 500)] // later passes that did not wait keep its start
+    [InlineData(1_000, 1_051, 500, 0)] // a wait ends it
+    [InlineData(1_000, 1_050, 500, 500)] // exactly the bound still counts as not waiting
+    public void BusySpell_StartsWithThePassesThatFindEventsWaiting_AndEndsWithAWait(long before, long after, long busySince, long expected)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            // The relay loops are the Linux engine.
+            return;
+        }
+
+        Assert.Equal(expected, UdpEventLoop.BusySpell(before, after, busySince, waitedTicks: 50));
+    }
+
     [SupportedOSPlatform("linux")]
     private (UdpAssociation Association, UdpBatch Batch, SocksMetrics Metrics, UdpTraffic Traffic) Create()
     {
