@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using KestrelSocks.Sockets.Linux;
 
 namespace KestrelSocks.Sockets;
 
@@ -14,9 +15,6 @@ internal static unsafe partial class LinuxSplice
     private const uint SpliceNonBlock = 2;
     private const int OpenNonBlock = 0x800;
     private const int OpenCloseOnExec = 0x80000;
-    private const int ErrorAgain = 11;
-    private const int ErrorPipe = 32;
-    private const int ErrorConnectionReset = 104;
 
     private static readonly Lazy<bool> _isSupported = new(Probe);
 
@@ -54,15 +52,15 @@ internal static unsafe partial class LinuxSplice
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        if (errno == ErrorAgain)
+        if (errno == Errno.Again)
         {
             return -1;
         }
 
         throw new SocketException((int)(errno switch
         {
-            ErrorConnectionReset => SocketError.ConnectionReset,
-            ErrorPipe => SocketError.Shutdown,
+            Errno.ConnectionReset => SocketError.ConnectionReset,
+            Errno.BrokenPipe => SocketError.Shutdown,
             _ => SocketError.SocketError,
         }));
     }

@@ -8,6 +8,7 @@ internal static class Errno
     public const int Interrupted = 4;
     public const int BadDescriptor = 9;
     public const int Again = 11;
+    public const int BrokenPipe = 32;
     public const int MessageSize = 90;
     public const int NetworkUnreachable = 101;
     public const int ConnectionReset = 104;
