@@ -375,6 +375,12 @@ internal sealed class UdpEventLoop : IDisposable
             {
                 sends.Clear();
             }
+            catch (Exception e)
+            {
+                // An exception that left this thread would end the process; one association's must not.
+                sends.Clear();
+                SocksLog.UdpLoopFailed(_logger, e);
+            }
             finally
             {
                 association.Count(sends, _traffic);
