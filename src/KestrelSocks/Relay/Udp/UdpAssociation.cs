@@ -17,7 +17,9 @@ namespace KestrelSocks.Relay.Udp;
 /// <item>Client to destination: only the client's datagrams are taken (<see cref="ClientAdmission"/>); the header is
 /// read, fragments are reassembled, names are resolved off the datagram path, and the payload goes out unchanged.</item>
 /// <item>Destination to client: the payload is received behind room for a header, which is written in front of it
-/// naming the sender. Only a destination the client has sent to may answer (<see cref="DestinationTable"/>).</item>
+/// naming the sender. Only a destination the client has sent to may answer (<see cref="DestinationTable"/>), and
+/// nothing goes to the client before it has sent from its address, so a forged request cannot aim the relay at a
+/// third party.</item>
 /// <item>Every datagram that cannot be relayed is dropped and counted by reason; none is answered.</item>
 /// </list>
 /// The engine runs all of an association's datagram work on one thread at a time; closing and sweeping may run on

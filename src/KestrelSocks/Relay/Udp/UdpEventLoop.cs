@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 using KestrelSocks.Diagnostics;
@@ -19,10 +19,10 @@ namespace KestrelSocks.Relay.Udp;
 internal sealed class UdpEventLoop : IDisposable
 {
     public const int RoundsPerTurn = 4;
+    private const int MaxEvents = 256;
 
     // An epoll_wait that returns within this had events already pending: the loop did not wait.
     private static readonly long _waitedTicks = Stopwatch.Frequency / 20_000;
-    private const int MaxEvents = 256;
 
     private readonly Epoll _epoll = new(MaxEvents);
     private readonly UdpBatch _batch = new();
@@ -37,15 +37,16 @@ internal sealed class UdpEventLoop : IDisposable
     private int _nextSlot;
     private int _attached;
     private int _wakePending;
-    private volatile bool _stopping;
-
+    private readonly int _index;
     private readonly long _maxQueueDelay;
     private readonly long _busyBeforeStamping;
     private int _stamping;
+    private volatile bool _stopping;
 
+    /// <param name="index">The loop's number, in its thread's name and its log lines.</param>
     /// <param name="maxQueueDelay">Datagrams that waited longer in their socket's queue are dropped; zero keeps them all.</param>
-    private readonly int _index;
-
+    /// <param name="metrics">Where drops are counted; the loop's relayed datagrams are totals of its own there.</param>
+    /// <param name="logger">For the loop's own failures.</param>
     public UdpEventLoop(int index, TimeSpan maxQueueDelay, SocksMetrics metrics, ILogger logger)
     {
         _index = index;
