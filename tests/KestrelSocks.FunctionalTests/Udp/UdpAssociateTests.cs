@@ -50,6 +50,23 @@ public abstract class UdpAssociateTests
     }
 
     [Fact]
+    public async Task ClientOnAnotherAddressThanTheListener_RepliesComeFromTheAnnouncedAddress()
+    {
+        // The proxy listens on 127.0.0.3 and the client sends from 127.0.0.1. The kernel's own choice of source for a
+        // reply to 127.0.0.1 is 127.0.0.1; the client must see it come from the address it was told, 127.0.0.3, or a
+        // client (or a NAT in front of it) that checks the source drops it.
+        await using var host = await StartHostAsync("--KestrelSocks:Listen:0=127.0.0.3:0");
+        await using var echo = UdpEchoServer.Start();
+        await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+        using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
+
+        Assert.Equal(IPAddress.Parse("127.0.0.3"), association.RelayEndPoint.Address);
+
+        // ReceiveAsync asserts that the reply came from RelayEndPoint.
+        await association.EchoAsync(echo.EndPoint, "from where?"u8.ToArray());
+    }
+
+    [Fact]
     public async Task Associate_OverIPv6ControlConnection_RelayIsIPv6()
     {
         Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
