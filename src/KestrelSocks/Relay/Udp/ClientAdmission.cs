@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using KestrelSocks.Sockets;
 
 namespace KestrelSocks.Relay.Udp;
@@ -30,6 +31,7 @@ internal sealed class ClientAdmission
     /// True when <paramref name="sourceName"/> (a native sockaddr from a socket of <paramref name="family"/>) is the
     /// client. The first match fixes the client's port and return address.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool IsClient(AddressFamily family, ReadOnlySpan<byte> sourceName)
     {
         if (_name is { } name && sourceName.SequenceEqual(name))

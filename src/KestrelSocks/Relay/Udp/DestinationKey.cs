@@ -1,10 +1,12 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace KestrelSocks.Relay.Udp;
 
 /// <summary>An IP destination as a dictionary key: the address (IPv4 as IPv4-mapped IPv6) and the port.</summary>
 internal readonly record struct DestinationKey(UInt128 Address, ushort Port)
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static DestinationKey Create(ReadOnlySpan<byte> address, ushort port)
     {
         Span<byte> mapped = stackalloc byte[16];

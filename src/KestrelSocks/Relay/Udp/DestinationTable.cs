@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using KestrelSocks.Access;
 
 namespace KestrelSocks.Relay.Udp;
@@ -31,6 +32,7 @@ internal sealed class DestinationTable
     public int ContactedCount => _contacted.Count;
 
     /// <summary>The socket address to send to <paramref name="address"/>:<paramref name="port"/>; null when refused. Marks it contacted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public SocketAddress? GetTarget(ReadOnlySpan<byte> address, ushort port)
     {
         var key = DestinationKey.Create(address, port);
@@ -55,6 +57,7 @@ internal sealed class DestinationTable
         return target;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool IsContacted(ReadOnlySpan<byte> address, ushort port) => _contacted.Contains(DestinationKey.Create(address, port));
 
     private void Contact(DestinationKey key)

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace KestrelSocks.Relay.Udp;
 
@@ -19,6 +20,7 @@ internal static class SocketAddressCodec
         Read(socketAddress.Family, socketAddress.Buffer.Span[..socketAddress.Size], address, out port);
 
     /// <summary>The same, from the raw sockaddr bytes of a socket of <paramref name="family"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Read(AddressFamily family, ReadOnlySpan<byte> buffer, Span<byte> address, out ushort port)
     {
         port = BinaryPrimitives.ReadUInt16BigEndian(buffer.Slice(2, 2));

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
 
@@ -12,6 +13,7 @@ internal sealed partial class UdpAssociation
     /// <paramref name="sourceName"/> (a native sockaddr), lying at <see cref="HeaderRoom"/> in <paramref name="slot"/>.
     /// Relayed through <paramref name="sends"/>, or dropped and counted. Only a closed socket escapes as an exception.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnDatagram(Socket socket, Span<byte> slot, int length, ReadOnlySpan<byte> sourceName, ref UdpSends sends)
     {
         try
@@ -38,6 +40,7 @@ internal sealed partial class UdpAssociation
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FromClient(Span<byte> slot, int length, ref UdpSends sends)
     {
         var datagram = slot.Slice(HeaderRoom, length);
@@ -66,6 +69,7 @@ internal sealed partial class UdpAssociation
     }
 
     /// <summary>A destination's datagram: relayed to the client behind a header that names the sender.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FromRemote(Span<byte> slot, int length, AddressFamily family, ReadOnlySpan<byte> sourceName, ref UdpSends sends)
     {
         if (length > _relay.Options.MaxDatagramSize)
@@ -100,6 +104,7 @@ internal sealed partial class UdpAssociation
     /// The socket address to send to. False when the datagram was dropped (rule set, DNS) or parked until its
     /// name resolves; parked datagrams are sent by <see cref="RunScheduled"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryGetTarget(in Socks5Address destination, ReadOnlySpan<byte> payload, out SocketAddress target)
     {
         target = null!;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
 using KestrelSocks.Sockets;
@@ -178,6 +179,7 @@ internal sealed partial class UdpAssociation : IDisposable
     public void OnSocketFailed(SocketError error) => Close(UdpAssociationEnd.SocketError);
 
     /// <summary>Adds up what a drain relayed into the association's totals and the engine's; once per drain, not per datagram.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Count(in UdpSends sends, UdpTraffic traffic)
     {
         if (sends.Active)

@@ -105,6 +105,7 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     /// Returns how many arrived (0 when none were queued). Throws <see cref="SocketException"/> on a socket error and
     /// <see cref="ObjectDisposedException"/> when the socket is closed.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Receive(Socket socket, int offset)
     {
         for (var i = 0; i < Slots; i++)
@@ -151,6 +152,7 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     /// (IPv6, or IPv4-mapped) is the local address it leaves from, for a socket bound to the wildcard address; empty
     /// leaves the choice to the kernel. False when the queue is full: flush first.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryQueue(ReadOnlySpan<byte> datagram, int payloadLength, ReadOnlySpan<byte> destination, bool upstream = true, ReadOnlySpan<byte> sourceAddress = default)
     {
         if (_queued == Slots)
@@ -189,6 +191,7 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     /// Sends everything queued on <paramref name="socket"/> and adds what went out to <paramref name="tally"/>; each
     /// datagram the kernel refused is dropped and counted, and the rest still go out.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Flush(Socket socket, SocksMetrics metrics, ref UdpTally tally)
     {
         if (_queued == 0)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using KestrelSocks.Diagnostics;
 
 namespace KestrelSocks.Relay.Udp;
@@ -29,6 +30,7 @@ internal struct UdpSends
     /// slots (or be copied there with <see cref="SendCopy"/>); <paramref name="source"/> is the local address it leaves
     /// from (16 bytes, on a wildcard-bound socket; empty lets the kernel choose).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Send(Socket socket, ReadOnlySpan<byte> datagram, int payloadLength, SocketAddress target, bool upstream, ReadOnlySpan<byte> source, SocksMetrics metrics)
     {
         if (_batch is { } batch && OperatingSystem.IsLinux())

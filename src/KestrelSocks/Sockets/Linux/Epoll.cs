@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using System.Runtime.CompilerServices;
 
 namespace KestrelSocks.Sockets.Linux;
 
@@ -71,6 +72,7 @@ internal sealed unsafe partial class Epoll : IDisposable
     }
 
     /// <summary>Waits for events, at most <paramref name="timeoutMilliseconds"/> (-1: no limit). Returns how many are ready.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Wait(int timeoutMilliseconds)
     {
         while (true)
@@ -90,6 +92,7 @@ internal sealed unsafe partial class Epoll : IDisposable
     }
 
     /// <summary>The data of ready event <paramref name="index"/> of the last <see cref="Wait"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong DataAt(int index) => *(ulong*)(_events + (index * _eventSize) + _dataOffset);
 
     /// <summary>Makes a waiting (or the next) <see cref="Wait"/> return. Any thread.</summary>
