@@ -15,7 +15,6 @@ internal sealed class ClientAdmission
 {
     private readonly byte[] _address;
     private int _port;
-    private byte[]? _name;
     private SocketAddress? _returnAddress;
 
     public ClientAdmission(IPAddress address, int port)
@@ -34,7 +33,8 @@ internal sealed class ClientAdmission
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool IsClient(AddressFamily family, ReadOnlySpan<byte> sourceName)
     {
-        if (_name is { } name && sourceName.SequenceEqual(name))
+        // Only the owner thread writes it, so it reads it without a barrier.
+        if (_returnAddress is { } known && sourceName.SequenceEqual(known.Buffer.Span[..known.Size]))
         {
             return true;
         }
@@ -56,9 +56,8 @@ internal sealed class ClientAdmission
             return false;
         }
 
-        if (_name is null)
+        if (_returnAddress is null)
         {
-            _name = sourceName.ToArray();
             var copy = new SocketAddress(family, sourceName.Length);
             sourceName.CopyTo(copy.Buffer.Span);
             Volatile.Write(ref _returnAddress, copy);

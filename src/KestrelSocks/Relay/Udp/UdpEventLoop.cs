@@ -156,7 +156,7 @@ internal sealed class UdpEventLoop : IDisposable
     }
 
     /// <summary>Whether this loop's sockets have their datagrams' arrival stamped (see <see cref="NoteWait"/>).</summary>
-    public bool Stamping => Volatile.Read(ref _stamping) != 0;
+    private bool Stamping => Volatile.Read(ref _stamping) != 0;
 
     private void Register(Socket socket, ulong data)
     {

@@ -24,8 +24,6 @@ internal sealed class UdpEventLoopEngine : IUdpEngine
 
     public bool SetsSourceAddress => true;
 
-    public int Loops => _loops.Length;
-
     public int Attached => _loops.Sum(static loop => loop.Attached);
 
     public void Attach(UdpAssociation association)
