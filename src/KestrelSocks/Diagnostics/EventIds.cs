@@ -16,4 +16,7 @@ internal static class EventIds
     public const int SocketCompletions = 11;
     public const int UdpLoopFailed = 12;
     public const int UdpLoopBehind = 13;
+
+    // Reserved blocks while work proceeds in parallel: 14-19 limits and budget, 20-29 authentication,
+    // 30-39 access rules, 40-49 per-user limits and bandwidth.
 }
