@@ -21,7 +21,7 @@ public sealed class ConcurrencyTests
     [Fact]
     public async Task FiveHundredConcurrentSessions_EachEchoesItsOwnBytes()
     {
-        await using var host = await ProxyHost.StartAsync(_output);
+        await using var host = await ProxyHost.StartAsync(_output, ProxyHost.ManyClientsFromOneAddress);
         await using var echo = EchoServer.Start();
         var clients = new SocksTestClient?[Sessions];
         try

@@ -58,7 +58,7 @@ public class UdpDrainBenchmark
 
         var options = Options.Create(new KestrelSocksOptions());
         options.Value.Udp.EventLoopThreads = 1;
-        _relay = new UdpRelay(options, _metrics, new DestinationPolicy(options), TimeProvider.System, NullLogger<UdpRelay>.Instance);
+        _relay = new UdpRelay(options, _metrics, new DestinationPolicy(options), KestrelSocks.Sockets.DescriptorBudget.Create(options.Value.Limits), TimeProvider.System, NullLogger<UdpRelay>.Instance);
 
         _client = Bound();
         _destination = Bound();

@@ -1,17 +1,25 @@
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Relay.Udp;
+using KestrelSocks.Session;
 
 namespace KestrelSocks.Commands;
 
 /// <summary>The associations of one control connection, and a token that fires when the last open one idles out.</summary>
 internal sealed class AssociationGroup : IDisposable
 {
+    private readonly AdmissionTicket _admission;
     private readonly List<UdpAssociation> _associations = [];
     private readonly CancellationTokenSource _allIdle = new();
     private int _open;
     private bool _disposed;
     private long _closedBytesUp;
     private long _closedBytesDown;
+
+    /// <param name="admission">The session's share of the limits; each association was counted against its client there, and is given back when it ends.</param>
+    public AssociationGroup(AdmissionTicket admission)
+    {
+        _admission = admission;
+    }
 
     public CancellationToken AllIdle => _allIdle.Token;
 
@@ -74,6 +82,7 @@ internal sealed class AssociationGroup : IDisposable
             }
         }
 
+        _admission.RemoveAssociation();
         Interlocked.Add(ref _closedBytesUp, association.BytesUp);
         Interlocked.Add(ref _closedBytesDown, association.BytesDown);
 

@@ -19,6 +19,7 @@ internal sealed class BindCommand
     private readonly SocksMetrics _metrics;
     private readonly TimeProvider _timeProvider;
     private readonly BindOptions _options;
+    private readonly bool _enabled;
     private readonly IPAddress? _listenAddress;
     private readonly IPAddress? _advertisedAddress;
 
@@ -27,15 +28,30 @@ internal sealed class BindCommand
         _metrics = metrics;
         _timeProvider = timeProvider;
         _options = options.Value.Bind;
+        _enabled = options.Value.EffectiveBindEnabled;
         _listenAddress = string.IsNullOrEmpty(_options.ListenAddress) ? null : IPAddress.Parse(_options.ListenAddress);
         _advertisedAddress = string.IsNullOrEmpty(_options.AdvertisedAddress) ? null : IPAddress.Parse(_options.AdvertisedAddress);
     }
 
-    public bool Enabled => _options.Enabled;
+    public bool Enabled => _enabled;
 
     public async Task ExecuteAsync(Socks5Session session, Socks5Request request)
     {
         var controlLocal = (session.LocalEndPoint?.Address ?? IPAddress.Loopback).Unmap();
+
+        if (request.Destination.IsUnspecifiedIP && !_options.AllowAnyPeer)
+        {
+            // All zeros names no peer: the listener would hand whoever connects first a tunnel to the client.
+            await session.FailAsync(ReplyCode.ConnectionNotAllowed);
+            return;
+        }
+
+        if (!session.TryTakeDescriptors(1, DescriptorUse.BindListener))
+        {
+            session.RecordRefusal(request.Command, RequestRefusalReason.DescriptorBudget);
+            await session.FailAsync(ReplyCode.GeneralFailure);
+            return;
+        }
 
         IPAddress[]? expectedPeers;
         try
@@ -45,6 +61,11 @@ internal sealed class BindCommand
         catch (SocketException e)
         {
             await session.FailAsync(ReplyCodes.FromSocketError(e.SocketErrorCode));
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            session.EndWithoutReply(HandshakeError.Shutdown);
             return;
         }
 
@@ -65,7 +86,7 @@ internal sealed class BindCommand
             listener.Listen(8);
             listening = (IPEndPoint)listener.LocalEndPoint!;
         }
-        catch (SocketException e)
+        catch (Exception e)
         {
             _metrics.BindCompleted(BindResult.ListenFailed, TimeSpan.Zero);
             session.LogConnectFailed(ReplyCode.GeneralFailure, e);
@@ -180,13 +201,12 @@ internal sealed class BindCommand
     /// <summary>The addresses a peer may connect from; null when DST.ADDR is all zeros and any peer will do.</summary>
     private static async Task<IPAddress[]?> ResolveExpectedPeersAsync(Socks5Address destination, CancellationToken cancellationToken)
     {
-        if (destination.Type != AddressType.DomainName)
+        if (destination.IsUnspecifiedIP)
         {
-            return destination.IsUnspecifiedIP ? null : [destination.ToIPAddress()];
+            return null;
         }
 
-        var addresses = await Dns.GetHostAddressesAsync(destination.GetHostName(), AddressFamily.Unspecified, cancellationToken);
-        return Array.ConvertAll(addresses, IPAddressExtensions.Unmap);
+        return await DestinationResolver.ResolveAsync(destination, cancellationToken);
     }
 
     /// <summary>Throws <see cref="SocketException"/> when the peer the client named cannot be reached from here.</summary>

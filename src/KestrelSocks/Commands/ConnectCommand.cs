@@ -34,6 +34,13 @@ internal sealed class ConnectCommand
     /// <summary>The destination's socket, once the success reply is sent; null when the request failed (and was answered) or the client left.</summary>
     public async Task<Socket?> ExecuteAsync(Socks5Session session, Socks5Request request)
     {
+        if (!session.TryTakeDescriptors(1, DescriptorUse.Upstream))
+        {
+            session.RecordRefusal(request.Command, RequestRefusalReason.DescriptorBudget);
+            await session.FailAsync(ReplyCode.GeneralFailure);
+            return null;
+        }
+
         var started = _timeProvider.GetTimestamp();
         Socket? upstream = null;
         ReplyCode reply;
@@ -70,6 +77,12 @@ internal sealed class ConnectCommand
                 reply = ReplyCodes.FromSocketError(e.SocketErrorCode);
                 failure = e;
             }
+            catch (Exception e)
+            {
+                // Whatever else a connect attempt throws, the client is owed a reply (RFC 1928 section 6).
+                reply = ReplyCode.GeneralFailure;
+                failure = e;
+            }
         }
 
         _metrics.ConnectCompleted(reply, _timeProvider.GetElapsedTime(started));
@@ -104,15 +117,7 @@ internal sealed class ConnectCommand
     /// <summary>The addresses to try, with the rule set applied: empty when every address is refused by it.</summary>
     private async Task<IPAddress[]> ResolveAsync(Socks5Address destination, CancellationToken cancellationToken)
     {
-        var addresses = destination.Type == AddressType.DomainName
-            ? await Dns.GetHostAddressesAsync(destination.GetHostName(), AddressFamily.Unspecified, cancellationToken)
-            : [destination.ToIPAddress()];
-
-        if (addresses.Length == 0)
-        {
-            throw new SocketException((int)SocketError.HostNotFound);
-        }
-
+        var addresses = await DestinationResolver.ResolveAsync(destination, cancellationToken);
         return Array.FindAll(addresses, _policy.IsAllowed);
     }
 }

@@ -36,7 +36,7 @@ internal sealed class UdpAssociateCommand
 
     public async Task ExecuteAsync(Socks5Session session, Socks5Request request)
     {
-        using var group = new AssociationGroup();
+        using var group = new AssociationGroup(session.Admission);
         try
         {
             var current = request;
@@ -71,16 +71,23 @@ internal sealed class UdpAssociateCommand
 
         if (group.OpenCount >= _maxPerConnection)
         {
-            return await session.ReplyAsync(ReplyCode.ConnectionNotAllowed);
+            return await RefuseAsync(session, request, first, RequestRefusalReason.ConnectionAssociationLimit, ReplyCode.ConnectionNotAllowed);
         }
 
-        UdpAssociation association;
+        if (!session.Admission.TryAddAssociation())
+        {
+            return await RefuseAsync(session, request, first, RequestRefusalReason.ClientAssociationLimit, ReplyCode.ConnectionNotAllowed);
+        }
+
+        UdpAssociation? association;
+        UdpOpenRefusal refusal;
         try
         {
-            association = _relay.Open(CreateSettings(session, request));
+            association = _relay.TryOpen(CreateSettings(session, request), out refusal);
         }
-        catch (SocketException e)
+        catch (Exception e)
         {
+            session.Admission.RemoveAssociation();
             session.LogConnectFailed(ReplyCode.GeneralFailure, e);
             if (first)
             {
@@ -91,11 +98,40 @@ internal sealed class UdpAssociateCommand
             return await session.ReplyAsync(ReplyCode.GeneralFailure);
         }
 
+        if (association is null)
+        {
+            session.Admission.RemoveAssociation();
+            if (refusal == UdpOpenRefusal.DescriptorBudget)
+            {
+                _relay.Metrics.DescriptorsRefused(DescriptorUse.UdpAssociation);
+            }
+
+            var reason = refusal == UdpOpenRefusal.DescriptorBudget ? RequestRefusalReason.DescriptorBudget : RequestRefusalReason.AssociationLimit;
+            return await RefuseAsync(session, request, first, reason, ReplyCode.GeneralFailure);
+        }
+
+        // From here the group gives the client's association count back when the association ends.
         group.Add(association);
         var controlLocal = (session.LocalEndPoint?.Address ?? IPAddress.Loopback).Unmap();
 
         var announced = new IPEndPoint(_relay.GetAnnouncedAddress(association, controlLocal), association.RelayEndPoint.Port);
         return await session.ReplyAsync(ReplyCode.Succeeded, Socks5Address.FromEndPoint(announced));
+    }
+
+    /// <summary>
+    /// A refused first request closes the connection, as any failed request does; a refused further one is answered
+    /// and the associations already open carry on.
+    /// </summary>
+    private static async Task<bool> RefuseAsync(Socks5Session session, Socks5Request request, bool first, RequestRefusalReason reason, ReplyCode reply)
+    {
+        session.RecordRefusal(request.Command, reason);
+        if (first)
+        {
+            await session.FailAsync(reply);
+            return false;
+        }
+
+        return await session.ReplyAsync(reply);
     }
 
     private static UdpAssociationSettings CreateSettings(Socks5Session session, in Socks5Request request)

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace KestrelSocks.Configuration;
 
 /// <summary>The <c>KestrelSocks</c> configuration section. Defaults are the embedded working configuration.</summary>
@@ -31,4 +33,15 @@ internal sealed class KestrelSocksOptions
 
     /// <summary>Listen with the default applied.</summary>
     public IReadOnlyList<string> EffectiveListen => Listen.Length == 0 ? [DefaultListen] : Listen;
+
+    /// <summary>True when no SOCKS listener can be reached from another host: the defaults of what is risky to expose depend on it.</summary>
+    public bool ListensOnLoopbackOnly => 
+        // A listener that does not parse is reported on its own; it must not add a second error here.
+        EffectiveListen.All(static l => !EndPointParser.TryParse(l, out var endPoint) || IPAddress.IsLoopback(endPoint.Address));
+
+    /// <summary><see cref="AuthenticationOptions.AllowAnonymous"/> with its default applied.</summary>
+    public bool EffectiveAllowAnonymous => Authentication.AllowAnonymous ?? ListensOnLoopbackOnly;
+
+    /// <summary><see cref="BindOptions.Enabled"/> with its default applied.</summary>
+    public bool EffectiveBindEnabled => Bind.Enabled ?? ListensOnLoopbackOnly;
 }

@@ -23,7 +23,7 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             ValidateEndPoints(errors, $"{Root}:Admin:Listen", options.Admin.Listen);
         }
 
-        ValidateAuthentication(errors, options.Authentication);
+        ValidateAuthentication(errors, options);
 
         var limits = options.Limits;
         RequirePositive(errors, $"{Root}:Limits:HandshakeTimeout", limits.HandshakeTimeout);
@@ -33,6 +33,18 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         if (limits.MaxConcurrentSessions < 1)
         {
             errors.Add($"{Root}:Limits:MaxConcurrentSessions must be at least 1 (got {limits.MaxConcurrentSessions}).");
+        }
+
+        RequireAtLeast(errors, $"{Root}:Limits:MaxHandshakes", limits.MaxHandshakes, 1);
+        RequireAtLeast(errors, $"{Root}:Limits:MaxHandshakesPerClient", limits.MaxHandshakesPerClient, 1);
+        RequireAtLeast(errors, $"{Root}:Limits:MaxSessionsPerClient", limits.MaxSessionsPerClient, 1);
+        RequireAtLeast(errors, $"{Root}:Limits:NewSessionsPerClientPerSecond", limits.NewSessionsPerClientPerSecond, 0);
+        RequireAtLeast(errors, $"{Root}:Limits:NewSessionsPerClientBurst", limits.NewSessionsPerClientBurst, 0);
+        RequireAtLeast(errors, $"{Root}:Limits:MaxDescriptors", limits.MaxDescriptors, 0);
+        RequireAtLeast(errors, $"{Root}:Limits:ReservedDescriptors", limits.ReservedDescriptors, -1);
+        if (limits.MaxDescriptors > 0 && limits.ReservedDescriptors >= limits.MaxDescriptors)
+        {
+            errors.Add($"{Root}:Limits:ReservedDescriptors ({limits.ReservedDescriptors}) must be less than {Root}:Limits:MaxDescriptors ({limits.MaxDescriptors}).");
         }
 
         if (options.Connect.HappyEyeballsDelay < TimeSpan.FromMilliseconds(10) || options.Connect.HappyEyeballsDelay > TimeSpan.FromSeconds(2))
@@ -84,12 +96,15 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         }
     }
 
-    private static void ValidateAuthentication(List<string> errors, AuthenticationOptions authentication)
+    private static void ValidateAuthentication(List<string> errors, KestrelSocksOptions options)
     {
         const string Key = $"{Root}:Authentication";
-        if (!authentication.AllowAnonymous && !authentication.UsernamePassword)
+        var authentication = options.Authentication;
+        if (!options.EffectiveAllowAnonymous && !authentication.UsernamePassword)
         {
-            errors.Add($"{Key}: no method is enabled; set {Key}:AllowAnonymous=true or {Key}:UsernamePassword=true with at least one user.");
+            errors.Add(authentication.AllowAnonymous is null
+                ? $"{Key}: no method is enabled. A SOCKS listener is not a loopback address, so anonymous access is off unless {Key}:AllowAnonymous=true says otherwise; set {Key}:UsernamePassword=true with at least one user, or {Key}:AllowAnonymous=true to let anyone who reaches the proxy use it."
+                : $"{Key}: no method is enabled; set {Key}:AllowAnonymous=true or {Key}:UsernamePassword=true with at least one user.");
         }
 
         if (authentication.UsernamePassword && authentication.Users.Count == 0)
@@ -162,6 +177,9 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             errors.Add($"{Key}:MaxAssociationsPerConnection must be between 1 and 65535 (got {udp.MaxAssociationsPerConnection}).");
         }
 
+        RequireAtLeast(errors, $"{Key}:MaxAssociationsPerClient", udp.MaxAssociationsPerClient, 1);
+        RequireAtLeast(errors, $"{Key}:MaxAssociations", udp.MaxAssociations, 0);
+
         if (udp.MaxDatagramSize is < 1 or > 65_507)
         {
             errors.Add($"{Key}:MaxDatagramSize must be between 1 and 65507 bytes, the largest UDP payload over IPv4 (got {udp.MaxDatagramSize}).");
@@ -223,6 +241,14 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         if (value <= TimeSpan.Zero)
         {
             errors.Add($"{key} must be a positive duration such as 00:00:10 (got {value}).");
+        }
+    }
+
+    private static void RequireAtLeast(List<string> errors, string key, int value, int minimum)
+    {
+        if (value < minimum)
+        {
+            errors.Add($"{key} must be at least {minimum} (got {value}).");
         }
     }
 }

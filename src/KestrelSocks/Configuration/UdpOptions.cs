@@ -23,6 +23,12 @@ internal sealed class UdpOptions
     /// <summary>UDP ASSOCIATE requests one control connection may hold at once (the multi-association extension).</summary>
     public int MaxAssociationsPerConnection { get; set; } = 256;
 
+    /// <summary>UDP associations one client address may hold at once over all its control connections (an IPv6 client counts by its /64).</summary>
+    public int MaxAssociationsPerClient { get; set; } = 1_024;
+
+    /// <summary>UDP associations open at once on the whole server; 0 leaves only the descriptor budget to bound them.</summary>
+    public int MaxAssociations { get; set; }
+
     /// <summary>Largest payload relayed in either direction; larger datagrams are dropped and counted, never truncated.</summary>
     public int MaxDatagramSize { get; set; } = 65_507;
 

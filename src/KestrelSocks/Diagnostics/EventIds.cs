@@ -16,6 +16,8 @@ internal static class EventIds
     public const int SocketCompletions = 11;
     public const int UdpLoopFailed = 12;
     public const int UdpLoopBehind = 13;
+    public const int RequestRefused = 14;
+    public const int DescriptorBudget = 15;
 
     // Reserved blocks while work proceeds in parallel: 14-19 limits and budget, 20-29 authentication,
     // 30-39 access rules, 40-49 per-user limits and bandwidth.

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using KestrelSocks.Protocol;
 
 namespace KestrelSocks.Diagnostics;
 
@@ -63,6 +64,12 @@ internal static class LogText
 
         return builder.ToString();
     }
+
+    /// <summary>A request's destination for a log line: a domain name escaped, an address as it is.</summary>
+    public static string Destination(in Socks5Address destination) =>
+        destination.Type == AddressType.DomainName
+            ? string.Create(CultureInfo.InvariantCulture, $"{Escape(destination.AddressBytes)}:{destination.Port}")
+            : destination.ToString();
 
     private static string EscapeSlow(string value, int safePrefix, int maxLength)
     {

@@ -15,6 +15,8 @@ internal static class MetricNames
     public const string BindResultTag = "socks.bind.result";
     public const string DropReasonTag = "socks.drop_reason";
     public const string EndReasonTag = "socks.end_reason";
+    public const string RefusalReasonTag = "socks.refusal_reason";
+    public const string ResourceTag = "socks.resource";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -93,6 +95,30 @@ internal static class MetricNames
     public static string GetRejectReasonName(ConnectionRejectReason reason) => reason switch
     {
         ConnectionRejectReason.SessionLimit => "session_limit",
+        ConnectionRejectReason.DescriptorBudget => "descriptor_budget",
+        ConnectionRejectReason.HandshakeLimit => "handshake_limit",
+        ConnectionRejectReason.ClientHandshakeLimit => "client_handshake_limit",
+        ConnectionRejectReason.ClientSessionLimit => "client_session_limit",
+        ConnectionRejectReason.ClientRateLimit => "client_rate_limit",
+        _ => "unknown",
+    };
+
+    public static string GetRefusalReasonName(RequestRefusalReason reason) => reason switch
+    {
+        RequestRefusalReason.DescriptorBudget => "descriptor_budget",
+        RequestRefusalReason.AssociationLimit => "association_limit",
+        RequestRefusalReason.ClientAssociationLimit => "client_association_limit",
+        RequestRefusalReason.ConnectionAssociationLimit => "connection_association_limit",
+        _ => "unknown",
+    };
+
+    public static string GetResourceName(DescriptorUse use) => use switch
+    {
+        DescriptorUse.Connection => "connection",
+        DescriptorUse.Upstream => "upstream",
+        DescriptorUse.BindListener => "bind_listener",
+        DescriptorUse.UdpAssociation => "udp_association",
+        DescriptorUse.SplicePipe => "splice_pipe",
         _ => "unknown",
     };
 }

@@ -14,8 +14,17 @@ internal static partial class SocksLog
     [LoggerMessage(EventIds.HandshakeFailed, LogLevel.Debug, "Session {ConnectionId} from {Client}: handshake failed ({Reason})")]
     public static partial void HandshakeFailed(ILogger logger, string connectionId, EndPoint? client, string reason);
 
-    [LoggerMessage(EventIds.ConnectionRejected, LogLevel.Warning, "Connection {ConnectionId} from {Client} refused: {Reason} ({Limit})")]
-    public static partial void ConnectionRejected(ILogger logger, string connectionId, EndPoint? client, string reason, int limit);
+    [LoggerMessage(EventIds.ConnectionRejected, LogLevel.Warning,
+        "Connection {ConnectionId} from {Client} refused: {Reason} ({Limit}); {Suppressed} more refused since the last such line")]
+    public static partial void ConnectionRejected(ILogger logger, string connectionId, EndPoint? client, string reason, int limit, long suppressed);
+
+    [LoggerMessage(EventIds.RequestRefused, LogLevel.Warning,
+        "Session {ConnectionId} from {Client}: {Command} refused: {Reason}; {Suppressed} more refused since the last such line")]
+    public static partial void RequestRefused(ILogger logger, string connectionId, EndPoint? client, string command, string reason, long suppressed);
+
+    [LoggerMessage(EventIds.DescriptorBudget, LogLevel.Information,
+        "Descriptor budget: {Budget} for sessions and their sockets, of a process limit of {ProcessLimit} ({Reserve} reserved, {OpenAtStart} open at start)")]
+    public static partial void DescriptorBudgetSet(ILogger logger, int budget, long processLimit, int reserve, int openAtStart);
 
     [LoggerMessage(EventIds.ConnectFailed, LogLevel.Debug, "Session {ConnectionId}: connect to {Destination} failed with {Reply}")]
     public static partial void ConnectFailed(ILogger logger, string connectionId, string destination, string reply, Exception? exception);

@@ -27,10 +27,13 @@ internal sealed class SocksMetrics
     private UdpTraffic[] _udpTraffic = [];
     private readonly Counter<long> _udpDrops;
     private readonly Histogram<double> _udpDuration;
+    private readonly Counter<long> _requestRefusals;
+    private readonly Counter<long> _descriptorRefusals;
+    private readonly Meter _meter;
 
     public SocksMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MetricNames.MeterName);
+        var meter = _meter = meterFactory.Create(MetricNames.MeterName);
 
         _activeSessions = meter.CreateUpDownCounter<long>(
             "kestrelsocks.sessions.active", unit: "{session}", description: "SOCKS sessions open now, from accept to close.");
@@ -63,12 +66,38 @@ internal sealed class SocksMetrics
         _udpDuration = meter.CreateHistogram(
             "kestrelsocks.udp.association.duration", unit: "s", description: "Lifetime of UDP associations, by how they ended.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _sessionBuckets });
+        _requestRefusals = meter.CreateCounter<long>(
+            "kestrelsocks.requests.refused", unit: "{request}", description: "Requests refused by a limit (not by the destination), by command and reason.");
+        _descriptorRefusals = meter.CreateCounter<long>(
+            "kestrelsocks.descriptors.refused", unit: "{refusal}", description: "Descriptors the budget refused, by what they were for.");
         _bindAcceptWait = meter.CreateHistogram(
             "kestrelsocks.bind.accept_wait", unit: "s", description: "Time a BIND listener waited for its inbound connection, by result.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _sessionBuckets });
     }
 
     public void UdpAssociationStarted() => _udpActive.Add(1);
+
+    /// <summary>Reports the descriptor budget: its capacity and what is held now.</summary>
+    public void ObserveDescriptorBudget(Func<int> capacity, Func<int> inUse)
+    {
+        _meter.CreateObservableGauge(
+            "kestrelsocks.descriptors.budget", capacity, unit: "{descriptor}", description: "Descriptors sessions, sockets and pipes may hold at once.");
+        _meter.CreateObservableUpDownCounter(
+            "kestrelsocks.descriptors.in_use", inUse, unit: "{descriptor}", description: "Descriptors of the budget held now.");
+    }
+
+    public void RequestRefused(byte command, RequestRefusalReason reason)
+    {
+        _requestRefusals.Add(
+            1,
+            new KeyValuePair<string, object?>(MetricNames.CommandTag, MetricNames.GetCommandName(command)),
+            new KeyValuePair<string, object?>(MetricNames.RefusalReasonTag, MetricNames.GetRefusalReasonName(reason)));
+    }
+
+    public void DescriptorsRefused(DescriptorUse use)
+    {
+        _descriptorRefusals.Add(1, new KeyValuePair<string, object?>(MetricNames.ResourceTag, MetricNames.GetResourceName(use)));
+    }
 
     public void UdpAssociationEnded(UdpAssociationEnd end, TimeSpan duration)
     {

@@ -6,6 +6,7 @@ using KestrelSocks.Diagnostics;
 using KestrelSocks.Hosting;
 using KestrelSocks.Relay.Udp;
 using KestrelSocks.Session;
+using KestrelSocks.Sockets;
 using KestrelSocks.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -37,6 +38,13 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<UdpAssociateCommand>();
         services.AddSingleton<UdpRelay>();
         services.AddHostedService(static sp => sp.GetRequiredService<UdpRelay>());
+        services.AddSingleton(static sp =>
+        {
+            var budget = DescriptorBudget.Create(sp.GetRequiredService<IOptions<KestrelSocksOptions>>().Value.Limits);
+            sp.GetRequiredService<SocksMetrics>().ObserveDescriptorBudget(() => budget.Capacity, () => budget.InUse);
+            return budget;
+        });
+        services.AddSingleton<SessionAdmission>();
         services.AddSingleton<SessionServices>();
         services.AddSingleton<Socks5ConnectionHandler>();
         services.AddSingleton<SocksEndPoints>();
@@ -90,6 +98,9 @@ internal static class KestrelSocksServiceCollectionExtensions
                 kestrel.Listen(EndPointParser.Parse(address), listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
+
+                    // The admin endpoint lives on the descriptors the budget reserves: a bounded number of them.
+                    listen.Use(AdminConnectionLimit.Create(AdminConnectionLimit.DefaultLimit));
                     endPoints.AddAdmin(listen);
                 });
             }

@@ -18,10 +18,12 @@ internal sealed class StartupReporter : IHostedService
     private readonly SocksEndPoints _endPoints;
     private readonly KestrelSocksOptions _options;
     private readonly ILogger _logger;
+    private readonly DescriptorBudget _budget;
     private CancellationTokenRegistration _registration;
 
-    public StartupReporter(IHostApplicationLifetime lifetime, SocksEndPoints endPoints, IOptions<KestrelSocksOptions> options, ILogger<StartupReporter> logger)
+    public StartupReporter(IHostApplicationLifetime lifetime, SocksEndPoints endPoints, IOptions<KestrelSocksOptions> options, DescriptorBudget budget, ILogger<StartupReporter> logger)
     {
+        _budget = budget;
         _lifetime = lifetime;
         _endPoints = endPoints;
         _options = options.Value;
@@ -49,11 +51,13 @@ internal sealed class StartupReporter : IHostedService
         foreach (var endPoint in _endPoints.Socks)
         {
             SocksLog.ListenerStarted(_logger, "SOCKS5", endPoint);
-            if (_options.Authentication.AllowAnonymous && !IPAddress.IsLoopback(endPoint.Address))
+            if (_options.EffectiveAllowAnonymous && !IPAddress.IsLoopback(endPoint.Address))
             {
                 SocksLog.AnonymousOnPublicListener(_logger, endPoint);
             }
         }
+
+        SocksLog.DescriptorBudgetSet(_logger, _budget.Capacity, _budget.ProcessLimit, _budget.Reserve, _budget.OpenAtStart);
 
         foreach (var endPoint in _endPoints.Admin)
         {

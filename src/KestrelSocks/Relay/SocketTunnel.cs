@@ -104,9 +104,24 @@ internal sealed class SocketTunnel : Tunnel
                     await Task.Yield();
                 }
 
-                var moved = _pipes is not null && OperatingSystem.IsLinux()
-                    ? await SpliceAsync(direction, _pipes)
-                    : await CopyAsync(direction);
+                int moved;
+                if (_pipes is not null && OperatingSystem.IsLinux())
+                {
+                    if (_pipes.TryRent(out var pipe))
+                    {
+                        moved = await SpliceAsync(direction, _pipes, pipe);
+                    }
+                    else
+                    {
+                        // No descriptors for a pipe: this chunk goes through a buffer.
+                        Metrics.DescriptorsRefused(DescriptorUse.SplicePipe);
+                        moved = await CopyAsync(direction);
+                    }
+                }
+                else
+                {
+                    moved = await CopyAsync(direction);
+                }
                 if (moved == 0)
                 {
                     break;
@@ -169,10 +184,8 @@ internal sealed class SocketTunnel : Tunnel
     /// </summary>
     [SupportedOSPlatform("linux")]
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes)
+    private static async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes, (int Read, int Write) pipe)
     {
-        var pipe = pipes.Rent();
-
         // Empty only once proven so: a pipe that may still hold bytes must be closed, never pooled, or another
         // tunnel would receive this one's data.
         var pipeEmpty = false;

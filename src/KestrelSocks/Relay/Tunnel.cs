@@ -24,6 +24,8 @@ internal abstract class Tunnel : IDisposable
     private Exception? _error;
     private ITimer? _idleTimer;
 
+    protected SocksMetrics Metrics => _metrics;
+
     protected Tunnel(Socket upstream, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider)
     {
         Upstream = upstream;

@@ -19,19 +19,21 @@ internal sealed class SessionServices
         ConnectCommand connect,
         BindCommand bind,
         UdpAssociateCommand udpAssociate,
+        SessionAdmission admission,
         TimeProvider timeProvider)
     {
+        Admission = admission;
+        RefusalLog = new LogRateLimiter(timeProvider, TimeSpan.FromSeconds(1));
         var value = options.Value;
-        AllowAnonymous = value.Authentication.AllowAnonymous;
+        AllowAnonymous = value.EffectiveAllowAnonymous;
         AllowUsernamePassword = value.Authentication.UsernamePassword;
         HandshakeTimeout = value.Limits.HandshakeTimeout;
         IdleTimeout = value.Limits.IdleTimeout;
-        MaxConcurrentSessions = value.Limits.MaxConcurrentSessions;
         RelayMode = value.Relay.Mode;
         if (RelayMode is RelayMode.Auto or RelayMode.Splice && LinuxSplice.IsSupported)
         {
             // Pipes are held only while bytes flow; the pool keeps enough for a busy server's bursts.
-            SplicePipes = new SplicePipePool(maxPooled: 256);
+            SplicePipes = new SplicePipePool(maxPooled: 256, admission.Budget);
         }
         Metrics = metrics;
         Logger = loggerFactory.CreateLogger("KestrelSocks.Session");
@@ -50,7 +52,11 @@ internal sealed class SessionServices
 
     public TimeSpan IdleTimeout { get; }
 
-    public int MaxConcurrentSessions { get; }
+    /// <summary>Who may start a session, and what sessions hold of the server's limits.</summary>
+    public SessionAdmission Admission { get; }
+
+    /// <summary>Paces the log lines of requests refused by a limit.</summary>
+    public LogRateLimiter RefusalLog { get; }
 
     public RelayMode RelayMode { get; }
 

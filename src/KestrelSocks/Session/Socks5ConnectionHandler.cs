@@ -1,3 +1,4 @@
+using System.Net;
 using KestrelSocks.Diagnostics;
 using Microsoft.AspNetCore.Connections;
 
@@ -7,32 +8,40 @@ namespace KestrelSocks.Session;
 internal sealed class Socks5ConnectionHandler : ConnectionHandler
 {
     private readonly SessionServices _services;
-    private int _activeSessions;
+    private readonly LogRateLimiter _rejectionLog;
 
     public Socks5ConnectionHandler(SessionServices services)
     {
         _services = services;
+
+        // A refusal is the client's doing: a flood of them must not become a flood of log lines.
+        _rejectionLog = new LogRateLimiter(services.TimeProvider, TimeSpan.FromSeconds(1));
     }
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        if (Interlocked.Increment(ref _activeSessions) > _services.MaxConcurrentSessions)
+        var admission = _services.Admission;
+        if (admission.TryAdmit((connection.RemoteEndPoint as IPEndPoint)?.Address, out var ticket) is { } reason)
         {
             // Refused before a byte is read: returning lets the transport close gracefully.
-            Interlocked.Decrement(ref _activeSessions);
-            _services.Metrics.ConnectionRejected(ConnectionRejectReason.SessionLimit);
-            SocksLog.ConnectionRejected(_services.Logger, connection.ConnectionId, connection.RemoteEndPoint,
-                MetricNames.GetRejectReasonName(ConnectionRejectReason.SessionLimit), _services.MaxConcurrentSessions);
+            _services.Metrics.ConnectionRejected(reason);
+            if (reason == ConnectionRejectReason.DescriptorBudget)
+            {
+                _services.Metrics.DescriptorsRefused(DescriptorUse.Connection);
+            }
+
+            if (_rejectionLog.TryAcquire(out var suppressed))
+            {
+                SocksLog.ConnectionRejected(_services.Logger, connection.ConnectionId, connection.RemoteEndPoint,
+                    MetricNames.GetRejectReasonName(reason), admission.GetLimit(reason), suppressed);
+            }
+
             return;
         }
 
-        try
+        using (ticket)
         {
-            await new Socks5Session(connection, _services).RunAsync();
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _activeSessions);
+            await new Socks5Session(connection, _services, ticket!).RunAsync();
         }
     }
 }

@@ -36,10 +36,11 @@ internal sealed class Socks5Session
     private ReplyCode? _reply;
     private Tunnel? _tunnel;
 
-    public Socks5Session(ConnectionContext connection, SessionServices services)
+    public Socks5Session(ConnectionContext connection, SessionServices services, AdmissionTicket admission)
     {
         _connection = connection;
         _services = services;
+        Admission = admission;
         _started = services.TimeProvider.GetTimestamp();
         CloseRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
     }
@@ -48,6 +49,9 @@ internal sealed class Socks5Session
     public CancellationToken CloseRequested { get; }
 
     public string ConnectionId => _connection.ConnectionId;
+
+    /// <summary>What this session holds of the server's limits; the connection handler gives it all back.</summary>
+    public AdmissionTicket Admission { get; }
 
     /// <summary>The authenticated user, or "-" for anonymous sessions.</summary>
     public string User => _user;
@@ -63,7 +67,9 @@ internal sealed class Socks5Session
         _services.Metrics.SessionStarted();
         try
         {
-            if (!await ReadRequestAsync())
+            var hasRequest = await ReadRequestAsync();
+            Admission.EndHandshake();
+            if (!hasRequest)
             {
                 return;
             }
@@ -106,8 +112,8 @@ internal sealed class Socks5Session
             _services.Metrics.SessionEnded(_hasRequest ? _request.Command : null, _reply, duration);
             if (_hasRequest && _services.Logger.IsEnabled(LogLevel.Information))
             {
-                SocksLog.SessionCompleted(_services.Logger, ConnectionId, _connection.RemoteEndPoint, _user,
-                    MetricNames.GetCommandName(_request.Command), _request.Destination.ToString(),
+                SocksLog.SessionCompleted(_services.Logger, ConnectionId, _connection.RemoteEndPoint, LogText.Escape(_user),
+                    MetricNames.GetCommandName(_request.Command), LogText.Destination(_request.Destination),
                     _reply is { } reply ? MetricNames.GetReplyName(reply) : "none",
                     (_tunnel?.BytesUp ?? 0) + _extraBytesUp, (_tunnel?.BytesDown ?? 0) + _extraBytesDown, (long)duration.TotalMilliseconds);
             }
@@ -132,6 +138,32 @@ internal sealed class Socks5Session
         RecordReply(reply);
         var flush = await output.FlushAsync();
         return !flush.IsCompleted && !flush.IsCanceled;
+    }
+
+    /// <summary>
+    /// Takes descriptors from the budget for a socket the command is about to open; false (counted) when there is no
+    /// room. They are given back when the session ends.
+    /// </summary>
+    public bool TryTakeDescriptors(int count, DescriptorUse use)
+    {
+        if (Admission.TryTakeDescriptors(count))
+        {
+            return true;
+        }
+
+        _services.Metrics.DescriptorsRefused(use);
+        return false;
+    }
+
+    /// <summary>Counts a request a limit refused, and logs it at a bounded rate.</summary>
+    public void RecordRefusal(byte command, RequestRefusalReason reason)
+    {
+        _services.Metrics.RequestRefused(command, reason);
+        if (_services.RefusalLog.TryAcquire(out var suppressed))
+        {
+            SocksLog.RequestRefused(_services.Logger, ConnectionId, _connection.RemoteEndPoint, MetricNames.GetCommandName(command),
+                MetricNames.GetRefusalReasonName(reason), suppressed);
+        }
     }
 
     /// <summary>Bytes a command relayed outside a TCP tunnel (UDP payloads), for the session's log line.</summary>
@@ -253,7 +285,7 @@ internal sealed class Socks5Session
         // The destination's text is built only for a log that will be written.
         if (_services.Logger.IsEnabled(LogLevel.Debug))
         {
-            SocksLog.ConnectFailed(_services.Logger, ConnectionId, _request.Destination.ToString(), MetricNames.GetReplyName(reply), exception);
+            SocksLog.ConnectFailed(_services.Logger, ConnectionId, LogText.Destination(_request.Destination), MetricNames.GetReplyName(reply), exception);
         }
     }
 

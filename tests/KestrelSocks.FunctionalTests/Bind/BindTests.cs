@@ -120,7 +120,7 @@ public sealed class BindTests
     public async Task Bind_OverIPv6_ListensOnIPv6AndAcceptsAnyPeerForUnspecifiedAddress()
     {
         Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0");
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0", "--KestrelSocks:Bind:AllowAnyPeer=true");
         await using var control = await RequestBindAsync(host.SocksEndPoint, new IPEndPoint(IPAddress.IPv6Any, 0));
         var listening = await ReadFirstReplyAsync(control);
         Assert.Equal(IPAddress.IPv6Loopback, listening.Address);
@@ -160,7 +160,7 @@ public sealed class BindTests
     public async Task Bind_UnspecifiedIPv4AddressOverIPv6ControlConnection_AnnouncesAnAddressItListensOn()
     {
         Assert.True(Socket.OSSupportsIPv6, "IPv6 loopback (::1) is needed.");
-        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0");
+        await using var host = await ProxyHost.StartAsync(_output, "--KestrelSocks:Listen:0=[::1]:0", "--KestrelSocks:Bind:AllowAnyPeer=true");
 
         // 0.0.0.0 names no peer, so its family says nothing: the proxy answers in the family the client reached it with.
         await using var control = await RequestBindAsync(host.SocksEndPoint, new IPEndPoint(IPAddress.Any, 0));

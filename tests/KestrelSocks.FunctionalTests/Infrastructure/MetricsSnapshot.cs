@@ -57,6 +57,14 @@ internal sealed partial class MetricsSnapshot
         return sum;
     }
 
+    /// <summary>As <see cref="Sum"/>, but a metric with no such sample fails the test instead of reading as 0.</summary>
+    public double Require(string name, params (string Name, string Value)[] labels)
+    {
+        var matching = _samples.Where(sample => sample.Name == name && labels.All(l => sample.Labels.TryGetValue(l.Name, out var v) && v == l.Value)).ToList();
+        Assert.True(matching.Count > 0, $"No sample of {name}{{{string.Join(",", labels.Select(l => $"{l.Name}=\"{l.Value}\""))}}} was exported.");
+        return matching.Sum(sample => sample.Value);
+    }
+
     [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})?\s+(?<value>\S+)(\s+\S+)?$""")]
     private static partial Regex SampleLine();
 

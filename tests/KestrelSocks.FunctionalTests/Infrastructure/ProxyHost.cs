@@ -41,6 +41,18 @@ internal sealed class ProxyHost : IAsyncDisposable
 
     public TestLogSink Logs { get; }
 
+    /// <summary>
+    /// For tests that stand in for many clients from one loopback address (hundreds of sessions at once, thousands in
+    /// a burst): lifts the per-client limits, which would otherwise see one client doing all of it.
+    /// </summary>
+    public static readonly string[] ManyClientsFromOneAddress =
+    [
+        "--KestrelSocks:Limits:MaxHandshakesPerClient=1024",
+        "--KestrelSocks:Limits:MaxSessionsPerClient=10000",
+        "--KestrelSocks:Limits:NewSessionsPerClientPerSecond=0",
+        "--KestrelSocks:Udp:MaxAssociationsPerClient=20000",
+    ];
+
     public static Task<ProxyHost> StartAsync(ITestOutputHelper? output, params string[] settings) =>
         StartAsync(output, settings, configure: null);
 

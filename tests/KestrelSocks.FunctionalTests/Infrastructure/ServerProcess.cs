@@ -54,13 +54,21 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public static ServerProcess Start(params string[] settings) => Start(new Dictionary<string, string?>(), settings);
 
     /// <summary>As <see cref="Start(string[])"/>, with environment variables set (a null value removes one).</summary>
-    public static ServerProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] settings)
+    public static ServerProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] settings) =>
+        Start(environment, descriptorLimit: null, settings);
+
+    /// <summary>As <see cref="Start(string[])"/>, under prlimit(1): soft and hard RLIMIT_NOFILE are both <paramref name="descriptorLimit"/>.</summary>
+    public static ServerProcess StartWithDescriptorLimit(int descriptorLimit, params string[] settings) =>
+        Start(new Dictionary<string, string?>(), descriptorLimit, settings);
+
+    private static ServerProcess Start(IReadOnlyDictionary<string, string?> environment, int? descriptorLimit, string[] settings)
     {
         var directory = AppContext.BaseDirectory;
         var serverDll = Path.Combine(directory, "KestrelSocks.Server.dll");
         Assert.True(File.Exists(serverDll), $"{serverDll} is missing: the project reference to KestrelSocks.Server should copy it next to the tests.");
 
-        var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var startInfo = new ProcessStartInfo(descriptorLimit is null ? dotnet : "prlimit")
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
@@ -68,6 +76,14 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (descriptorLimit is { } limit)
+        {
+            // prlimit sets the limit and then executes dotnet in its own place: the process id stays the server's.
+            startInfo.ArgumentList.Add($"--nofile={limit}:{limit}");
+            startInfo.ArgumentList.Add("--");
+            startInfo.ArgumentList.Add(dotnet);
+        }
+
         startInfo.ArgumentList.Add(serverDll);
         startInfo.ArgumentList.Add("--KestrelSocks:Listen:0=127.0.0.1:0");
         startInfo.ArgumentList.Add("--KestrelSocks:Admin:Listen:0=127.0.0.1:0");
@@ -142,6 +158,22 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return new IPEndPoint(IPAddress.Parse(match.Groups["address"].Value), int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture));
     }
 
+    /// <summary>The admin (metrics and health) endpoint the server reports once it listens.</summary>
+    public async Task<IPEndPoint> WaitForAdminEndPointAsync()
+    {
+        const string Prefix = "Listening for metrics and health (HTTP) on ";
+        await WaitForOutputAsync(Prefix);
+        var match = AdminListening().Match(AllOutput);
+        Assert.True(match.Success, AllOutput);
+        return new IPEndPoint(IPAddress.Parse(match.Groups["address"].Value), int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The process id: prlimit, when used, has become the server itself.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>True while the process runs.</summary>
+    public bool IsRunning => !_process.HasExited;
+
     /// <summary>Sends SIGTERM, as a container runtime or systemd does, and returns the exit code.</summary>
     public async Task<int> TerminateAsync()
     {
@@ -183,4 +215,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"Listening for SOCKS5 on (?<address>[0-9.]+):(?<port>\d+)")]
     private static partial Regex SocksListening();
+
+    [GeneratedRegex(@"Listening for metrics and health \(HTTP\) on (?<address>[0-9.]+):(?<port>\d+)")]
+    private static partial Regex AdminListening();
 }

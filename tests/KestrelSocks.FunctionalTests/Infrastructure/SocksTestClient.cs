@@ -25,11 +25,19 @@ internal sealed class SocksTestClient : IAsyncDisposable
     }
 
     /// <summary>Opens a TCP connection to the proxy and sends nothing.</summary>
-    public static async Task<SocksTestClient> ConnectAsync(IPEndPoint proxy)
+    public static Task<SocksTestClient> ConnectAsync(IPEndPoint proxy) => ConnectAsync(proxy, source: null);
+
+    /// <summary>Opens a TCP connection to the proxy from <paramref name="source"/> (another loopback address, to stand for another client) and sends nothing.</summary>
+    public static async Task<SocksTestClient> ConnectAsync(IPEndPoint proxy, IPAddress? source)
     {
         var socket = new Socket(proxy.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            if (source is not null)
+            {
+                socket.Bind(new IPEndPoint(source, 0));
+            }
+
             using var timeout = new CancellationTokenSource(TestTimeouts.Default);
             await socket.ConnectAsync(proxy, timeout.Token);
             return new SocksTestClient(socket);

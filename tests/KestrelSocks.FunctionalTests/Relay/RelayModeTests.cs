@@ -247,7 +247,7 @@ public sealed class RelayModeTests
         })).WaitAsync(TestTimeouts.Long);
     }
 
-    private Task<ProxyHost> StartAsync(string mode) => ProxyHost.StartAsync(_output, $"--KestrelSocks:Relay:Mode={mode}");
+    private Task<ProxyHost> StartAsync(string mode) => ProxyHost.StartAsync(_output, [$"--KestrelSocks:Relay:Mode={mode}", .. ProxyHost.ManyClientsFromOneAddress], configure: null);
 
     /// <summary>
     /// Open sockets and pipes: what a session could leak. Files are left out: the runtime maps assemblies and

@@ -43,7 +43,8 @@ public sealed class UdpScaleTests
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private async Task RunAsync()
     {
-        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Udp:MaxAssociationsPerConnection={AssociationsPerConnection}");
+        await using var host = await ProxyHost.StartAsync(
+            _output, [$"--KestrelSocks:Udp:MaxAssociationsPerConnection={AssociationsPerConnection}", .. ProxyHost.ManyClientsFromOneAddress], configure: null);
         await using var echo = UdpEchoServer.Start();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         client.Bind(new IPEndPoint(IPAddress.Loopback, 0));

@@ -25,6 +25,17 @@ public sealed class KestrelSocksOptionsValidatorTests
         { "drain-timeout-zero", "KestrelSocks:Limits:DrainTimeout" },
         { "max-sessions-zero", "KestrelSocks:Limits:MaxConcurrentSessions" },
         { "max-sessions-negative", "KestrelSocks:Limits:MaxConcurrentSessions" },
+        { "max-handshakes-zero", "KestrelSocks:Limits:MaxHandshakes" },
+        { "max-handshakes-per-client-zero", "KestrelSocks:Limits:MaxHandshakesPerClient" },
+        { "max-sessions-per-client-zero", "KestrelSocks:Limits:MaxSessionsPerClient" },
+        { "new-sessions-rate-negative", "KestrelSocks:Limits:NewSessionsPerClientPerSecond" },
+        { "new-sessions-burst-negative", "KestrelSocks:Limits:NewSessionsPerClientBurst" },
+        { "max-descriptors-negative", "KestrelSocks:Limits:MaxDescriptors" },
+        { "reserved-descriptors-below-default", "KestrelSocks:Limits:ReservedDescriptors" },
+        { "reserved-descriptors-not-below-max", "KestrelSocks:Limits:ReservedDescriptors" },
+        { "udp-max-associations-per-client-zero", "KestrelSocks:Udp:MaxAssociationsPerClient" },
+        { "udp-max-associations-negative", "KestrelSocks:Udp:MaxAssociations" },
+        { "public-listener-without-users", "KestrelSocks:Authentication:AllowAnonymous" },
         { "happy-eyeballs-too-short", "KestrelSocks:Connect:HappyEyeballsDelay" },
         { "happy-eyeballs-too-long", "KestrelSocks:Connect:HappyEyeballsDelay" },
         { "allowed-prefix-too-long", "KestrelSocks:Access:AllowedDestinations:0" },
@@ -51,6 +62,24 @@ public sealed class KestrelSocksOptionsValidatorTests
         "username-password-only",
         "ipv6-listeners-and-networks",
     ];
+
+    [Theory]
+    [InlineData(new[] { "127.0.0.1:1080" }, null, true)]
+    [InlineData(new[] { "127.0.0.1:1080", "[::1]:1080" }, null, true)]
+    [InlineData(new[] { "127.0.0.1:1080", "0.0.0.0:1080" }, null, false)]
+    [InlineData(new[] { "[::]:1080" }, null, false)]
+    [InlineData(new[] { "192.0.2.10:1080" }, null, false)]
+    [InlineData(new[] { "0.0.0.0:1080" }, true, true)]
+    [InlineData(new[] { "127.0.0.1:1080" }, false, false)]
+    public void AnonymousAccessAndBind_DefaultToOnOnlyWhenEveryListenerIsLoopback(string[] listen, bool? configured, bool expected)
+    {
+        var options = new KestrelSocksOptions { Listen = listen };
+        options.Authentication.AllowAnonymous = configured;
+        options.Bind.Enabled = configured;
+
+        Assert.Equal(expected, options.EffectiveAllowAnonymous);
+        Assert.Equal(expected, options.EffectiveBindEnabled);
+    }
 
     [Fact]
     public void Defaults_Validate()
@@ -226,6 +255,41 @@ public sealed class KestrelSocksOptionsValidatorTests
             case "max-sessions-negative":
                 limits.MaxConcurrentSessions = -1;
                 break;
+            case "max-handshakes-zero":
+                limits.MaxHandshakes = 0;
+                break;
+            case "max-handshakes-per-client-zero":
+                limits.MaxHandshakesPerClient = 0;
+                break;
+            case "max-sessions-per-client-zero":
+                limits.MaxSessionsPerClient = 0;
+                break;
+            case "new-sessions-rate-negative":
+                limits.NewSessionsPerClientPerSecond = -1;
+                break;
+            case "new-sessions-burst-negative":
+                limits.NewSessionsPerClientBurst = -1;
+                break;
+            case "max-descriptors-negative":
+                limits.MaxDescriptors = -1;
+                break;
+            case "reserved-descriptors-below-default":
+                limits.ReservedDescriptors = -2;
+                break;
+            case "reserved-descriptors-not-below-max":
+                limits.MaxDescriptors = 1000;
+                limits.ReservedDescriptors = 1000;
+                break;
+            case "udp-max-associations-per-client-zero":
+                options.Udp.MaxAssociationsPerClient = 0;
+                break;
+            case "udp-max-associations-negative":
+                options.Udp.MaxAssociations = -1;
+                break;
+            case "public-listener-without-users":
+                // Anonymous access is off by default on a listener other hosts can reach, and no other method is on.
+                options.Listen = ["0.0.0.0:1080"];
+                break;
             case "happy-eyeballs-too-short":
                 options.Connect.HappyEyeballsDelay = TimeSpan.FromMilliseconds(9);
                 break;
@@ -304,6 +368,7 @@ public sealed class KestrelSocksOptionsValidatorTests
             case "ipv6-listeners-and-networks":
                 options.Listen = ["[::]:1080", "0.0.0.0:1080", "[::1]:0"];
                 options.Admin.Listen = ["[::1]:9464"];
+                options.Authentication.AllowAnonymous = true;
                 options.Access.AllowedDestinations = ["0.0.0.0/0", "::/0"];
                 options.Access.DeniedDestinations = ["fd00::/8", "127.0.0.0/8", "169.254.169.254/32"];
                 break;

@@ -21,7 +21,7 @@ public sealed class SplicePipePoolTests
 
         using var pool = new SplicePipePool(maxPooled: 4);
 
-        var pipe = pool.Rent();
+        var pipe = Rent(pool);
 
         Assert.NotEqual(pipe.Read, pipe.Write);
         var readTarget = FileDescriptors.Target(pipe.Read);
@@ -44,14 +44,14 @@ public sealed class SplicePipePoolTests
         }
 
         using var pool = new SplicePipePool(maxPooled: 4);
-        var first = pool.Rent();
+        var first = Rent(pool);
         var target = FileDescriptors.Target(first.Read);
 
         pool.Return(first, isEmpty: true);
         Assert.Equal(0, pool.Outstanding);
         Assert.Equal(target, FileDescriptors.Target(first.Read));
 
-        var second = pool.Rent();
+        var second = Rent(pool);
         Assert.Equal(first, second);
         Assert.Equal(target, FileDescriptors.Target(second.Read));
         Assert.Equal(1, pool.Outstanding);
@@ -72,7 +72,7 @@ public sealed class SplicePipePoolTests
         var pipes = new List<(int Read, int Write)>();
         for (var i = 0; i < 5; i++)
         {
-            pipes.Add(pool.Rent());
+            pipes.Add(Rent(pool));
         }
 
         Assert.Equal(5, pool.Outstanding);
@@ -97,7 +97,7 @@ public sealed class SplicePipePoolTests
 
         using var pool = new SplicePipePool(maxPooled: 4);
         var baseline = FileDescriptors.Count();
-        var pipe = pool.Rent();
+        var pipe = Rent(pool);
         var target = FileDescriptors.Target(pipe.Read);
         Assert.Equal(baseline + 2, FileDescriptors.Count());
 
@@ -109,7 +109,7 @@ public sealed class SplicePipePoolTests
         Assert.NotEqual(target, FileDescriptors.Target(pipe.Write));
 
         // Nothing was pooled: the next rent makes a new pipe (the kernel may hand out the same numbers again).
-        var next = pool.Rent();
+        var next = Rent(pool);
         Assert.NotEqual(target, FileDescriptors.Target(next.Read));
         pool.Return(next, isEmpty: true);
     }
@@ -124,8 +124,8 @@ public sealed class SplicePipePoolTests
         }
 
         using var pool = new SplicePipePool(maxPooled: 1);
-        var kept = pool.Rent();
-        var extra = pool.Rent();
+        var kept = Rent(pool);
+        var extra = Rent(pool);
         var keptTarget = FileDescriptors.Target(kept.Read);
         var extraTarget = FileDescriptors.Target(extra.Read);
 
@@ -136,7 +136,7 @@ public sealed class SplicePipePoolTests
         Assert.Equal(keptTarget, FileDescriptors.Target(kept.Read));
         Assert.NotEqual(extraTarget, FileDescriptors.Target(extra.Read));
         Assert.NotEqual(extraTarget, FileDescriptors.Target(extra.Write));
-        var again = pool.Rent();
+        var again = Rent(pool);
         Assert.Equal(kept, again);
         pool.Return(again, isEmpty: true);
     }
@@ -151,8 +151,8 @@ public sealed class SplicePipePoolTests
         }
 
         using var pool = new SplicePipePool(maxPooled: 1);
-        var dirty = pool.Rent();
-        var clean = pool.Rent();
+        var dirty = Rent(pool);
+        var clean = Rent(pool);
 
         pool.Return(dirty, isEmpty: false);
         pool.Return(clean, isEmpty: true);
@@ -160,7 +160,7 @@ public sealed class SplicePipePoolTests
         // The closed pipe took no pooled place, so the clean one was kept.
         var cleanTarget = FileDescriptors.Target(clean.Read);
         Assert.NotNull(cleanTarget);
-        Assert.Equal(clean, pool.Rent());
+        Assert.Equal(clean, Rent(pool));
         pool.Return(clean, isEmpty: true);
     }
 
@@ -179,7 +179,7 @@ public sealed class SplicePipePoolTests
         var targets = new List<string?>();
         for (var i = 0; i < 3; i++)
         {
-            var pipe = pool.Rent();
+            var pipe = Rent(pool);
             pipes.Add(pipe);
             targets.Add(FileDescriptors.Target(pipe.Read));
         }
@@ -215,9 +215,9 @@ public sealed class SplicePipePoolTests
         {
             for (var i = 0; i < 200; i++)
             {
-                var first = pool.Rent();
-                var second = pool.Rent();
-                var third = pool.Rent();
+                var first = Rent(pool);
+                var second = Rent(pool);
+                var third = Rent(pool);
                 pool.Return(first, isEmpty: true);
                 pool.Return(second, isEmpty: i % 2 == 0);
                 pool.Return(third, isEmpty: true);
@@ -228,5 +228,54 @@ public sealed class SplicePipePoolTests
         }
 
         Assert.Equal(baseline, FileDescriptors.Count());
+    }
+
+    [Fact]
+    public void Budget_EveryPipeHoldsTwoDescriptors_AndNoNewPipePastIt()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            // splice(2) and pipe2(2) exist only on Linux; there is nothing to test elsewhere.
+            return;
+        }
+
+        var budget = new DescriptorBudget(capacity: 5, processLimit: 0, reserve: 0, openAtStart: 0);
+        using (var pool = new SplicePipePool(maxPooled: 1, budget))
+        {
+            var first = Rent(pool);
+            var second = Rent(pool);
+            Assert.Equal(4, budget.InUse);
+
+            // A third pipe needs two more than the one left.
+            Assert.False(pool.TryRent(out _));
+            Assert.Equal(4, budget.InUse);
+            Assert.Equal(2, pool.Outstanding);
+
+            // One goes back to the pool and keeps its share; the other is closed and gives its share back.
+            pool.Return(first, isEmpty: true);
+            pool.Return(second, isEmpty: true);
+            Assert.Equal(2, budget.InUse);
+
+            // The pooled pipe needs nothing new.
+            Assert.True(budget.TryTake(3));
+            var pooled = Rent(pool);
+            pool.Return(pooled, isEmpty: false);
+            budget.Return(3);
+            Assert.Equal(0, budget.InUse);
+
+            var last = Rent(pool);
+            Assert.Equal(2, budget.InUse);
+            pool.Return(last, isEmpty: true);
+        }
+
+        // Disposing closes what was pooled.
+        Assert.Equal(0, budget.InUse);
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static (int Read, int Write) Rent(SplicePipePool pool)
+    {
+        Assert.True(pool.TryRent(out var pipe));
+        return pipe;
     }
 }

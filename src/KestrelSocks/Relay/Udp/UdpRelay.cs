@@ -3,6 +3,7 @@ using System.Net;
 using KestrelSocks.Access;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,9 +24,12 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     private readonly ILogger _logger;
     private ITimer? _sweeper;
     private long _lastId;
+    private int _open;
 
-    public UdpRelay(IOptions<KestrelSocksOptions> options, SocksMetrics metrics, DestinationPolicy policy, TimeProvider timeProvider, ILogger<UdpRelay> logger)
+    public UdpRelay(IOptions<KestrelSocksOptions> options, SocksMetrics metrics, DestinationPolicy policy, DescriptorBudget budget,
+        TimeProvider timeProvider, ILogger<UdpRelay> logger)
     {
+        Budget = budget;
         Options = options.Value.Udp;
         Metrics = metrics;
         Policy = policy;
@@ -41,6 +45,9 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     }
 
     public UdpOptions Options { get; }
+
+    /// <summary>Every association's sockets are taken from it, and given back when it closes.</summary>
+    public DescriptorBudget Budget { get; }
 
     public bool Enabled => Options.Enabled;
 
@@ -64,16 +71,64 @@ internal sealed class UdpRelay : IHostedService, IDisposable
 
     public int ActiveAssociations => _associations.Count;
 
+    /// <summary>Associations open at once on the whole server.</summary>
+    public int MaxAssociations => Options.MaxAssociations > 0 ? Options.MaxAssociations : int.MaxValue;
+
     /// <summary>How associations' sockets are drained, chosen once.</summary>
     public IUdpEngine Engine { get; }
 
-    /// <summary>Opens an association and starts relaying. Throws <see cref="System.Net.Sockets.SocketException"/> when its sockets cannot be bound.</summary>
-    public UdpAssociation Open(UdpAssociationSettings settings)
+    /// <summary>
+    /// Opens an association and starts relaying; null, with the reason, when the server's association limit or the
+    /// descriptor budget has no room for it. Throws <see cref="System.Net.Sockets.SocketException"/> when its sockets
+    /// cannot be bound.
+    /// </summary>
+    public UdpAssociation? TryOpen(UdpAssociationSettings settings, out UdpOpenRefusal refusal)
     {
-        var association = new UdpAssociation(this, settings, Interlocked.Increment(ref _lastId));
+        if (Interlocked.Increment(ref _open) > MaxAssociations)
+        {
+            Interlocked.Decrement(ref _open);
+            refusal = UdpOpenRefusal.AssociationLimit;
+            return null;
+        }
+
+        // Two sockets at most; a one-socket association gives one back as soon as it exists.
+        if (!Budget.TryTake(2))
+        {
+            Interlocked.Decrement(ref _open);
+            refusal = UdpOpenRefusal.DescriptorBudget;
+            return null;
+        }
+
+        UdpAssociation association;
+        try
+        {
+            association = new UdpAssociation(this, settings, Interlocked.Increment(ref _lastId));
+        }
+        catch
+        {
+            Budget.Return(2);
+            Interlocked.Decrement(ref _open);
+            throw;
+        }
+
+        if (association.SharesOneSocket)
+        {
+            Budget.Return(1);
+        }
+
+        refusal = UdpOpenRefusal.None;
         _associations[association.Id] = association;
         Metrics.UdpAssociationStarted();
-        association.Start();
+        try
+        {
+            association.Start();
+        }
+        catch
+        {
+            association.Close(UdpAssociationEnd.SocketError);
+            throw;
+        }
+
         return association;
     }
 
@@ -117,9 +172,11 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     internal void OnClosed(UdpAssociation association, UdpAssociationEnd reason)
     {
         _associations.TryRemove(association.Id, out _);
+        Budget.Return(association.SharesOneSocket ? 1 : 2);
+        Interlocked.Decrement(ref _open);
         var age = association.Age;
         Metrics.UdpAssociationEnded(reason, age);
-        SocksLog.UdpAssociationEnded(_logger, association.Id, association.Settings.ConnectionId, association.Settings.User,
+        SocksLog.UdpAssociationEnded(_logger, association.Id, association.Settings.ConnectionId, LogText.Escape(association.Settings.User),
             association.RelayEndPoint, MetricNames.GetAssociationEndName(reason), association.DatagramsUp, association.BytesUp,
             association.DatagramsDown, association.BytesDown, (long)age.TotalMilliseconds);
     }
