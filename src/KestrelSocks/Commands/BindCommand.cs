@@ -39,20 +39,6 @@ internal sealed class BindCommand
     {
         var controlLocal = (session.LocalEndPoint?.Address ?? IPAddress.Loopback).Unmap();
 
-        if (request.Destination.IsUnspecifiedIP && !_options.AllowAnyPeer)
-        {
-            // All zeros names no peer: the listener would hand whoever connects first a tunnel to the client.
-            await session.FailAsync(ReplyCode.ConnectionNotAllowed);
-            return;
-        }
-
-        if (!session.TryTakeDescriptors(1, DescriptorUse.BindListener))
-        {
-            session.RecordRefusal(request.Command, RequestRefusalReason.DescriptorBudget);
-            await session.FailAsync(ReplyCode.GeneralFailure);
-            return;
-        }
-
         IPAddress[]? expectedPeers;
         try
         {
@@ -66,6 +52,20 @@ internal sealed class BindCommand
         catch (OperationCanceledException)
         {
             session.EndWithoutReply(HandshakeError.Shutdown);
+            return;
+        }
+
+        if (expectedPeers is null && !_options.AllowAnyPeer)
+        {
+            // No peer named: the listener would hand whoever connects first a tunnel to the client.
+            await session.FailAsync(ReplyCode.ConnectionNotAllowed);
+            return;
+        }
+
+        if (!session.TryTakeDescriptors(1, DescriptorUse.BindListener))
+        {
+            session.RecordRefusal(request.Command, RequestRefusalReason.DescriptorBudget);
+            await session.FailAsync(ReplyCode.GeneralFailure);
             return;
         }
 
@@ -206,7 +206,9 @@ internal sealed class BindCommand
             return null;
         }
 
-        return await DestinationResolver.ResolveAsync(destination, cancellationToken);
+        // A name that is all zeros in text names no peer either.
+        var addresses = await DestinationResolver.ResolveAsync(destination, cancellationToken);
+        return Array.TrueForAll(addresses, static a => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any)) ? null : addresses;
     }
 
     /// <summary>Throws <see cref="SocketException"/> when the peer the client named cannot be reached from here.</summary>
