@@ -15,6 +15,7 @@ internal static class MetricNames
     public const string BindResultTag = "socks.bind.result";
     public const string DropReasonTag = "socks.drop_reason";
     public const string EndReasonTag = "socks.end_reason";
+    public const string AuthFailureTag = "socks.auth_failure";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -93,6 +94,14 @@ internal static class MetricNames
     public static string GetRejectReasonName(ConnectionRejectReason reason) => reason switch
     {
         ConnectionRejectReason.SessionLimit => "session_limit",
+        _ => "unknown",
+    };
+
+    public static string GetAuthFailureName(AuthFailureReason reason) => reason switch
+    {
+        AuthFailureReason.Failed => "failed",
+        AuthFailureReason.Throttled => "throttled",
+        AuthFailureReason.Blocked => "blocked",
         _ => "unknown",
     };
 }
