@@ -46,7 +46,8 @@ public static class HashPasswordCommand
 
                     break;
                 default:
-                    return Fail($"unexpected argument '{args[i]}'; the password is read from standard input, never from the command line.\n{Usage}");
+                    // Not quoted: it may be a password typed where it does not belong.
+                    return Fail($"unexpected argument {i + 1}; the password is read from standard input, never from the command line.\n{Usage}");
             }
         }
 
