@@ -1,6 +1,11 @@
 using KestrelSocks.Hosting;
 using Microsoft.Extensions.Options;
 
+if (args is [HashPasswordCommand.Name, .. var options])
+{
+    return HashPasswordCommand.Run(options);
+}
+
 // Socket completions run on the socket engine's own threads instead of hopping to the thread pool, the way an
 // event-loop C server handles readiness: a small message is relayed on the thread that learnt it had arrived. Tunnels
 // move bulk transfers back to the thread pool themselves (Relay/SocketTunnel.cs). The runtime reads the switch once,

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using KestrelSocks.Authentication;
 using KestrelSocks.Sockets;
 using Microsoft.Extensions.Options;
 
@@ -107,10 +108,12 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
                 : $"{Key}: no method is enabled; set {Key}:AllowAnonymous=true or {Key}:UsernamePassword=true with at least one user.");
         }
 
-        if (authentication.UsernamePassword && authentication.Users.Count == 0)
+        if (authentication.UsernamePassword && authentication.Users.Count == 0 && string.IsNullOrWhiteSpace(authentication.UsersFile))
         {
-            errors.Add($"{Key}:Users is empty but {Key}:UsernamePassword is true; add {Key}:Users:0:Username and {Key}:Users:0:Password.");
+            errors.Add($"{Key}:Users is empty and {Key}:UsersFile is not set but {Key}:UsernamePassword is true; set {Key}:UsersFile (see 'hash-password'), or add {Key}:Users:0:Username and {Key}:Users:0:Password.");
         }
+
+        ValidateThrottle(errors, authentication);
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < authentication.Users.Count; i++)
@@ -131,6 +134,61 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             {
                 errors.Add($"{Key}:Users:{i}:Username '{username}' appears more than once; each username must be unique.");
             }
+
+            foreach (var group in user.Groups ?? [])
+            {
+                if (string.IsNullOrWhiteSpace(group) || group.Any(char.IsControl))
+                {
+                    errors.Add($"{Key}:Users:{i}:Groups has an empty group name or one with a control character.");
+                    break;
+                }
+            }
+        }
+    }
+
+    private static void ValidateThrottle(List<string> errors, AuthenticationOptions authentication)
+    {
+        const string Key = $"{Root}:Authentication";
+        if (authentication.HashIterations is < PasswordHash.MinIterations or > PasswordHash.MaxIterations)
+        {
+            errors.Add($"{Key}:HashIterations must be between {PasswordHash.MinIterations} and {PasswordHash.MaxIterations} (default {PasswordHash.DefaultIterations}; got {authentication.HashIterations}).");
+        }
+
+        if (authentication.MaxConcurrentVerifications is < 0 or > 1024)
+        {
+            errors.Add($"{Key}:MaxConcurrentVerifications must be between 0 (half the processors) and 1024 (got {authentication.MaxConcurrentVerifications}).");
+        }
+
+        if (authentication.FailuresBeforeDelay < 0)
+        {
+            errors.Add($"{Key}:FailuresBeforeDelay must be 0 or more (got {authentication.FailuresBeforeDelay}).");
+        }
+
+        if (authentication.FailuresBeforeBlock < 1)
+        {
+            errors.Add($"{Key}:FailuresBeforeBlock must be at least 1 (got {authentication.FailuresBeforeBlock}).");
+        }
+
+        if (authentication.FailureDelay < TimeSpan.Zero)
+        {
+            errors.Add($"{Key}:FailureDelay must be 00:00:00 or more (got {authentication.FailureDelay}).");
+        }
+
+        if (authentication.MaxFailureDelay < authentication.FailureDelay)
+        {
+            errors.Add($"{Key}:MaxFailureDelay must be at least {Key}:FailureDelay ({authentication.FailureDelay}; got {authentication.MaxFailureDelay}).");
+        }
+
+        RequirePositive(errors, $"{Key}:BlockDuration", authentication.BlockDuration);
+        RequirePositive(errors, $"{Key}:FailureWindow", authentication.FailureWindow);
+        if (authentication.MaxTrackedClients is < 1 or > 10_000_000)
+        {
+            errors.Add($"{Key}:MaxTrackedClients must be between 1 and 10000000 (got {authentication.MaxTrackedClients}).");
+        }
+
+        if (authentication.FailureLogsPerSecond < 1)
+        {
+            errors.Add($"{Key}:FailureLogsPerSecond must be at least 1 (got {authentication.FailureLogsPerSecond}).");
         }
     }
 

@@ -7,5 +7,8 @@ internal sealed class SocksUser
 
     public string Password { get; set; } = "";
 
+    /// <summary>Groups that access rules can match.</summary>
+    public string[] Groups { get; set; } = [];
+
     public override string ToString() => $"SocksUser({Username})";
 }

@@ -19,6 +19,15 @@ internal static class EventIds
     public const int RequestRefused = 14;
     public const int DescriptorBudget = 15;
 
+    // 20-29: authentication.
+    public const int PlaintextPasswords = 20;
+    public const int UsersFileLoaded = 21;
+    public const int UsersFileNotLoaded = 22;
+    public const int AuthenticationFailed = 23;
+    public const int AuthenticationFailuresNotLogged = 24;
+    public const int ClientBlocked = 25;
+    public const int HashCostDiffers = 26;
+
     // Reserved blocks while work proceeds in parallel: 14-19 limits and budget, 20-29 authentication,
     // 30-39 access rules, 40-49 per-user limits and bandwidth.
 }

@@ -17,6 +17,7 @@ internal static class MetricNames
     public const string EndReasonTag = "socks.end_reason";
     public const string RefusalReasonTag = "socks.refusal_reason";
     public const string ResourceTag = "socks.resource";
+    public const string AuthFailureTag = "socks.auth_failure";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -119,6 +120,14 @@ internal static class MetricNames
         DescriptorUse.BindListener => "bind_listener",
         DescriptorUse.UdpAssociation => "udp_association",
         DescriptorUse.SplicePipe => "splice_pipe",
+        _ => "unknown",
+    };
+
+    public static string GetAuthFailureName(AuthFailureReason reason) => reason switch
+    {
+        AuthFailureReason.Failed => "failed",
+        AuthFailureReason.Throttled => "throttled",
+        AuthFailureReason.Blocked => "blocked",
         _ => "unknown",
     };
 }

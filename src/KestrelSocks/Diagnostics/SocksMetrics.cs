@@ -30,6 +30,8 @@ internal sealed class SocksMetrics
     private readonly Counter<long> _requestRefusals;
     private readonly Counter<long> _descriptorRefusals;
     private readonly Meter _meter;
+    private readonly Counter<long> _authFailures;
+    private readonly Counter<long> _authBlocks;
 
     public SocksMetrics(IMeterFactory meterFactory)
     {
@@ -73,7 +75,21 @@ internal sealed class SocksMetrics
         _bindAcceptWait = meter.CreateHistogram(
             "kestrelsocks.bind.accept_wait", unit: "s", description: "Time a BIND listener waited for its inbound connection, by result.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _sessionBuckets });
+        _authFailures = meter.CreateCounter<long>(
+            "kestrelsocks.auth.failures", unit: "{attempt}", description: "Failed username/password authentications, by reason (a wrong password and an unknown name are one reason).");
+        _authBlocks = meter.CreateCounter<long>(
+            "kestrelsocks.auth.blocks", unit: "{block}", description: "Client addresses blocked after repeated failed authentications.");
     }
+
+    public void AuthenticationFailed(AuthFailureReason reason)
+    {
+        if (_authFailures.Enabled)
+        {
+            _authFailures.Add(1, new KeyValuePair<string, object?>(MetricNames.AuthFailureTag, MetricNames.GetAuthFailureName(reason)));
+        }
+    }
+
+    public void ClientBlocked() => _authBlocks.Add(1);
 
     public void UdpAssociationStarted() => _udpActive.Add(1);
 

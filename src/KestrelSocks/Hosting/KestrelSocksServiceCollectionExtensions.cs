@@ -30,7 +30,10 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<SocksMetrics>();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IValidateOptions<KestrelSocksOptions>, UsersFileValidator>();
         services.AddSingleton<UserStore>();
+        services.AddHostedService(static sp => sp.GetRequiredService<UserStore>());
+        services.AddSingleton<Authenticator>();
         services.AddSingleton<DestinationPolicy>();
         services.AddSingleton<HappyEyeballsConnector>();
         services.AddSingleton<ConnectCommand>();

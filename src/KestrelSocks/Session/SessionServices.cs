@@ -8,14 +8,14 @@ using Microsoft.Extensions.Options;
 
 namespace KestrelSocks.Session;
 
-/// <summary>What every session shares: settings read once, the metrics, the log, the user store and the commands.</summary>
+/// <summary>What every session shares: settings read once, the metrics, the log, the authenticator and the commands.</summary>
 internal sealed class SessionServices
 {
     public SessionServices(
         IOptions<KestrelSocksOptions> options,
         SocksMetrics metrics,
         ILoggerFactory loggerFactory,
-        UserStore users,
+        Authenticator authenticator,
         ConnectCommand connect,
         BindCommand bind,
         UdpAssociateCommand udpAssociate,
@@ -37,7 +37,7 @@ internal sealed class SessionServices
         }
         Metrics = metrics;
         Logger = loggerFactory.CreateLogger("KestrelSocks.Session");
-        Users = users;
+        Authenticator = authenticator;
         Connect = connect;
         Bind = bind;
         UdpAssociate = udpAssociate;
@@ -67,7 +67,7 @@ internal sealed class SessionServices
 
     public ILogger Logger { get; }
 
-    public UserStore Users { get; }
+    public Authenticator Authenticator { get; }
 
     public ConnectCommand Connect { get; }
 

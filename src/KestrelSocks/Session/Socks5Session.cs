@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using KestrelSocks.Authentication;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
 using KestrelSocks.Configuration;
@@ -25,7 +26,10 @@ internal sealed class Socks5Session
     private readonly SessionServices _services;
     private readonly long _started;
     private HandshakeState _state;
-    private string _user = "-";
+    private UserIdentity? _identity;
+
+    // Held only from the credentials' arrival to their check, which clears them.
+    private StrongBox<UsernamePasswordRequest>? _credentials;
     // The first request is the session's for its whole life (metrics, the log line), so it is parsed in place; a
     // further one (another UDP association on the same connection) gets a box of its own, rarely needed.
     private Socks5Request _request;
@@ -54,7 +58,10 @@ internal sealed class Socks5Session
     public AdmissionTicket Admission { get; }
 
     /// <summary>The authenticated user, or "-" for anonymous sessions.</summary>
-    public string User => _user;
+    public string User => _identity?.Name ?? "-";
+
+    /// <summary>The authenticated user's groups; empty for anonymous sessions.</summary>
+    public IReadOnlyList<string> Groups => _identity?.Groups ?? [];
 
     /// <summary>Where the client reached the proxy.</summary>
     public IPEndPoint? LocalEndPoint => _connection.LocalEndPoint as IPEndPoint;
@@ -112,7 +119,7 @@ internal sealed class Socks5Session
             _services.Metrics.SessionEnded(_hasRequest ? _request.Command : null, _reply, duration);
             if (_hasRequest && _services.Logger.IsEnabled(LogLevel.Information))
             {
-                SocksLog.SessionCompleted(_services.Logger, ConnectionId, _connection.RemoteEndPoint, LogText.Escape(_user),
+                SocksLog.SessionCompleted(_services.Logger, ConnectionId, _connection.RemoteEndPoint, LogText.Escape(User),
                     MetricNames.GetCommandName(_request.Command), LogText.Destination(_request.Destination),
                     _reply is { } reply ? MetricNames.GetReplyName(reply) : "none",
                     (_tunnel?.BytesUp ?? 0) + _extraBytesUp, (_tunnel?.BytesDown ?? 0) + _extraBytesDown, (long)duration.TotalMilliseconds);
@@ -357,7 +364,7 @@ internal sealed class Socks5Session
                 consumed = buffer.Start;
                 if (step != HandshakeStep.NeedMoreBytes)
                 {
-                    // Bytes behind the request stay unexamined: they are the tunnel's first payload.
+                    // Bytes behind the request (or the credentials) stay unexamined: the tunnel's first payload, or the request.
                     examined = consumed;
                 }
             }
@@ -367,6 +374,17 @@ internal sealed class Socks5Session
             }
 
             await output.FlushAsync(cancellationToken);
+            if (step == HandshakeStep.CredentialsReady)
+            {
+                if (!await AuthenticateAsync(cancellationToken))
+                {
+                    return HandshakeStep.Failed;
+                }
+
+                // A request pipelined behind the credentials is still in the pipe, unexamined: the next read has it.
+                continue;
+            }
+
             if (step != HandshakeStep.NeedMoreBytes || result.IsCompleted)
             {
                 return step;
@@ -375,8 +393,8 @@ internal sealed class Socks5Session
     }
 
     /// <summary>
-    /// Parses every whole message at hand, answering each, until the request is read, a message is incomplete, or
-    /// the handshake fails. A client may pipeline greeting, credentials and request in one segment.
+    /// Parses every whole message at hand, answering each, until the request or the credentials are read, a message is
+    /// incomplete, or the handshake fails. A client may pipeline greeting, credentials and request in one segment.
     /// </summary>
     private HandshakeStep ParseAvailable(ref ReadOnlySequence<byte> buffer, PipeWriter output)
     {
@@ -404,23 +422,10 @@ internal sealed class Socks5Session
                         break;
 
                     case HandshakeState.Authentication:
-                        if (!Socks5Parser.TryParseUsernamePassword(ref buffer, out var credentials))
-                        {
-                            return HandshakeStep.NeedMoreBytes;
-                        }
-
-                        var authenticated = _services.Users.TryAuthenticate(credentials, out var user);
-                        credentials = default;
-                        Socks5Writer.WriteUsernamePasswordStatus(output, authenticated ? (byte)0x00 : (byte)0x01);
-                        if (!authenticated)
-                        {
-                            RecordHandshakeFailure(HandshakeError.AuthenticationFailed);
-                            return HandshakeStep.Failed;
-                        }
-
-                        _user = user;
-                        _state = HandshakeState.Request;
-                        break;
+                        // The check is slow by design, so it is not made here but by the read loop, asynchronously.
+                        return Socks5Parser.TryParseUsernamePassword(ref buffer, out (_credentials ??= new()).Value)
+                            ? HandshakeStep.CredentialsReady
+                            : HandshakeStep.NeedMoreBytes;
 
                     case HandshakeState.Request:
                         var parsed = _hasRequest
@@ -439,6 +444,26 @@ internal sealed class Socks5Session
         {
             return OnProtocolError(e.Error, output);
         }
+    }
+
+    /// <summary>Checks the credentials just read and answers them. False when they are refused (status 01 written).</summary>
+    private async ValueTask<bool> AuthenticateAsync(CancellationToken cancellationToken)
+    {
+        var credentials = _credentials!;
+        _credentials = null;
+        var identity = await _services.Authenticator.AuthenticateAsync(credentials, RemoteEndPoint?.Address, cancellationToken);
+        var output = _connection.Transport.Output;
+        Socks5Writer.WriteUsernamePasswordStatus(output, identity is null ? (byte)0x01 : (byte)0x00);
+        await output.FlushAsync(cancellationToken);
+        if (identity is null)
+        {
+            RecordHandshakeFailure(HandshakeError.AuthenticationFailed);
+            return false;
+        }
+
+        _identity = identity;
+        _state = HandshakeState.Request;
+        return true;
     }
 
     private HandshakeStep OnProtocolError(Socks5Error error, PipeWriter output)

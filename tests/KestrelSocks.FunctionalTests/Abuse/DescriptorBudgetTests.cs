@@ -224,13 +224,14 @@ public sealed class DescriptorBudgetTests
     private static async Task AssertMetricAsync(HttpClient admin, double expected, string name, params (string Name, string Value)[] labels)
     {
         var last = double.NaN;
+        var exported = false;
         await Eventually.AssertAsync(
             async () =>
             {
-                last = (await ScrapeAsync(admin)).Require(name, labels);
-                return last == expected;
+                exported = (await ScrapeAsync(admin)).TryGet(name, labels, out last);
+                return exported && last == expected;
             },
-            () => $"{name} is {last}, expected {expected}");
+            () => exported ? $"{name} is {last}, expected {expected}" : $"{name} was never exported");
     }
 
     private static async Task<MetricsSnapshot> ScrapeAsync(HttpClient admin) =>

@@ -57,6 +57,14 @@ internal sealed partial class MetricsSnapshot
         return sum;
     }
 
+    /// <summary>As <see cref="Sum"/>, but false when no sample of the metric carries the labels, rather than 0.</summary>
+    public bool TryGet(string name, (string Name, string Value)[] labels, out double value)
+    {
+        var matching = _samples.Where(sample => sample.Name == name && labels.All(l => sample.Labels.TryGetValue(l.Name, out var v) && v == l.Value)).ToList();
+        value = matching.Sum(sample => sample.Value);
+        return matching.Count > 0;
+    }
+
     /// <summary>As <see cref="Sum"/>, but a metric with no such sample fails the test instead of reading as 0.</summary>
     public double Require(string name, params (string Name, string Value)[] labels)
     {

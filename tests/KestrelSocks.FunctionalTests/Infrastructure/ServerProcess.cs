@@ -118,6 +118,37 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Runs the executable with exactly <paramref name="arguments"/> (a command such as <c>hash-password</c>), no listener settings added.</summary>
+    public static ServerProcess StartCommand(params string[] arguments)
+    {
+        var directory = AppContext.BaseDirectory;
+        var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(Path.Combine(directory, "KestrelSocks.Server.dll"));
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        var server = new ServerProcess(process);
+        process.OutputDataReceived += (_, e) => server.Append(server._stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(server._stderr, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>The process's standard input (redirected, so never a terminal).</summary>
+    public StreamWriter StandardInput => _process.StandardInput;
+
     /// <summary>Waits for the process to end by itself and returns its exit code, with all of its output read.</summary>
     public async Task<int> WaitForExitAsync()
     {

@@ -25,17 +25,17 @@ internal sealed class SocksTestClient : IAsyncDisposable
     }
 
     /// <summary>Opens a TCP connection to the proxy and sends nothing.</summary>
-    public static Task<SocksTestClient> ConnectAsync(IPEndPoint proxy) => ConnectAsync(proxy, source: null);
+    public static Task<SocksTestClient> ConnectAsync(IPEndPoint proxy) => ConnectAsync(proxy, localAddress: null);
 
-    /// <summary>Opens a TCP connection to the proxy from <paramref name="source"/> (another loopback address, to stand for another client) and sends nothing.</summary>
-    public static async Task<SocksTestClient> ConnectAsync(IPEndPoint proxy, IPAddress? source)
+    /// <summary>Connects from <paramref name="localAddress"/> (such as 127.0.0.2, so the proxy sees another client address).</summary>
+    public static async Task<SocksTestClient> ConnectAsync(IPEndPoint proxy, IPAddress? localAddress)
     {
         var socket = new Socket(proxy.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            if (source is not null)
+            if (localAddress is not null)
             {
-                socket.Bind(new IPEndPoint(source, 0));
+                socket.Bind(new IPEndPoint(localAddress, 0));
             }
 
             using var timeout = new CancellationTokenSource(TestTimeouts.Default);

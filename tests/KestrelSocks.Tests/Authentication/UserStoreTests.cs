@@ -2,30 +2,35 @@ using System.Text;
 using KestrelSocks.Authentication;
 using KestrelSocks.Configuration;
 using KestrelSocks.Protocol;
+using Microsoft.Extensions.Hosting.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 namespace KestrelSocks.Tests.Authentication;
 
-public sealed class UserStoreTests
+public sealed class UserStoreTests : IDisposable
 {
+    private const int Iterations = PasswordHash.MinIterations;
+
     private static readonly string _longUsername = new('U', 255);
     private static readonly string _longPassword = new('P', 255);
 
-    private readonly UserStore _store = CreateStore(
-        ("alice", "secret"),
-        ("bob", "hunter2"),
-        ("jürgen", "pässwörd"),
-        (_longUsername, _longPassword));
+    private readonly string _directory = Directory.CreateTempSubdirectory("kestrelsocks-users-").FullName;
+    private readonly FakeLogger _logger = new();
+    private readonly List<int> _derivations = [];
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Theory]
     [InlineData("alice", "secret")]
     [InlineData("bob", "hunter2")]
     [InlineData("jürgen", "pässwörd")]
-    public void RightUserAndPassword_SucceedsWithTheUsername(string username, string password)
+    public void RightUserAndPassword_SucceedsWithTheIdentity(string username, string password)
     {
-        Assert.True(_store.TryAuthenticate(Request(username, password), out var authenticated));
+        using var store = CreateStore(Plaintext(("alice", "secret"), ("bob", "hunter2"), ("jürgen", "pässwörd")));
 
-        Assert.Equal(username, authenticated);
+        Assert.Equal(username, Verify(store, username, password)?.Name);
     }
 
     [Theory]
@@ -35,100 +40,260 @@ public sealed class UserStoreTests
     [InlineData("alice", "secret ")]
     [InlineData("alice", "")]
     [InlineData("bob", "secret")]
-    public void WrongPassword_Fails(string username, string password)
-    {
-        Assert.False(_store.TryAuthenticate(Request(username, password), out _));
-    }
-
-    [Theory]
     [InlineData("carol", "secret")]
     [InlineData("Alice", "secret")]
     [InlineData("alice ", "secret")]
     [InlineData("", "secret")]
     [InlineData("", "")]
-    public void UnknownUser_Fails(string username, string password)
+    public void WrongPasswordOrUnknownUser_Fails(string username, string password)
     {
-        Assert.False(_store.TryAuthenticate(Request(username, password), out _));
-    }
+        using var store = CreateStore(Plaintext(("alice", "secret"), ("bob", "hunter2")));
 
-    [Fact]
-    public void UnknownUser_WithThePlaceholderDigestsPassword_Fails()
-    {
-        // An unknown user is compared against a fixed digest so it costs the same work as a wrong password;
-        // sending the text behind that digest must not get anyone in.
-        Assert.False(_store.TryAuthenticate(new UsernamePasswordRequest("mallory"u8, "\0no such user\0"u8), out _));
-    }
-
-    [Fact]
-    public void EmptyUsernameAndPassword_ConfiguredAndUsed_Succeeds()
-    {
-        var store = CreateStore(("", ""));
-
-        Assert.True(store.TryAuthenticate(Request("", ""), out var username));
-        Assert.Equal("", username);
-        Assert.False(store.TryAuthenticate(Request("", "x"), out _));
-        Assert.False(store.TryAuthenticate(Request("x", ""), out _));
-    }
-
-    [Fact]
-    public void EmptyPassword_ConfiguredForAUser_OnlyMatchesAnEmptyPassword()
-    {
-        var store = CreateStore(("guest", ""));
-
-        Assert.True(store.TryAuthenticate(Request("guest", ""), out _));
-        Assert.False(store.TryAuthenticate(Request("guest", "guest"), out _));
+        Assert.Null(Verify(store, username, password));
     }
 
     [Fact]
     public void Credentials255BytesLong_Succeed()
     {
-        Assert.True(_store.TryAuthenticate(Request(_longUsername, _longPassword), out var username));
+        using var store = CreateStore(Plaintext((_longUsername, _longPassword)));
 
-        Assert.Equal(_longUsername, username);
-        Assert.False(_store.TryAuthenticate(Request(_longUsername, _longPassword[..254]), out _));
-        Assert.False(_store.TryAuthenticate(Request(_longUsername[..254], _longPassword), out _));
-        Assert.False(_store.TryAuthenticate(Request(_longUsername, _longPassword[..254] + "Q"), out _));
+        Assert.Equal(_longUsername, Verify(store, _longUsername, _longPassword)?.Name);
+        Assert.Null(Verify(store, _longUsername, _longPassword[..254]));
+        Assert.Null(Verify(store, _longUsername[..254], _longPassword));
     }
 
     [Fact]
-    public void NoUsersConfigured_EverythingFails()
+    public void EmptyUsernameAndPassword_ConfiguredAndUsed_Succeeds()
     {
-        var store = CreateStore();
+        using var store = CreateStore(Plaintext(("", "")));
 
-        Assert.False(store.TryAuthenticate(Request("", ""), out _));
-        Assert.False(store.TryAuthenticate(Request("alice", "secret"), out _));
-    }
-
-    [Fact]
-    public void FailedAttempt_StillReportsTheUsernameTried()
-    {
-        // The session logs who failed, so the username is decoded even on failure.
-        Assert.False(_store.TryAuthenticate(Request("alice", "wrong"), out var username));
-
-        Assert.Equal("alice", username);
+        Assert.Equal("", Verify(store, "", "")?.Name);
+        Assert.Null(Verify(store, "", "x"));
+        Assert.Null(Verify(store, "x", ""));
     }
 
     [Fact]
     public void InvalidUtf8Username_DoesNotMatchANameWithAReplacementCharacter()
     {
-        var store = CreateStore(("\uFFFD", "secret"));
-        var request = new UsernamePasswordRequest([0xFF], Encoding.UTF8.GetBytes("secret"));
+        using var store = CreateStore(Plaintext(("\uFFFD", "secret")));
 
-        Assert.False(store.TryAuthenticate(request, out _));
-        Assert.True(store.TryAuthenticate(Request("\uFFFD", "secret"), out _));
+        Assert.Null(store.Verify(new UsernamePasswordRequest([0xFF], "secret"u8)));
+        Assert.NotNull(Verify(store, "\uFFFD", "secret"));
     }
 
-    private static UsernamePasswordRequest Request(string username, string password) =>
-        new(Encoding.UTF8.GetBytes(username), Encoding.UTF8.GetBytes(password));
+    [Fact]
+    public void PlaintextUser_Groups_AreTheIdentitys()
+    {
+        var options = Plaintext(("alice", "secret"));
+        options.Authentication.Users[0].Groups = ["ops", "admins"];
+        using var store = CreateStore(options);
 
-    private static UserStore CreateStore(params (string Username, string Password)[] users)
+        Assert.Equal(["ops", "admins"], Verify(store, "alice", "secret")!.Groups);
+    }
+
+    [Fact]
+    public void UnknownUser_CostsOneDerivationAtTheConfiguredCost_AsAKnownUserDoes()
+    {
+        var options = Plaintext(("alice", "secret"));
+        options.Authentication.HashIterations = 1234;
+        using var store = CreateStore(options, countDerivations: true);
+        _derivations.Clear();
+
+        Verify(store, "alice", "wrong");
+        Verify(store, "alice", "secret");
+        Verify(store, "mallory", "secret");
+        store.Verify(new UsernamePasswordRequest([0xFF, 0xFE], "secret"u8));
+
+        Assert.Equal([1234, 1234, 1234, 1234], _derivations);
+    }
+
+    [Fact]
+    public void UnknownUser_WithTheDefaultSettings_IsCheckedAtTheDefaultCost()
+    {
+        using var store = CreateStore(new KestrelSocksOptions(), countDerivations: true);
+        _derivations.Clear();
+
+        Verify(store, "mallory", "secret");
+
+        Assert.Equal(PasswordHash.DefaultIterations, store.UnknownUserIterations);
+        Assert.Equal([PasswordHash.DefaultIterations], _derivations);
+    }
+
+    [Fact]
+    public void UsersFile_AndPlaintextUsers_AreUsedTogether()
+    {
+        var path = WriteUsersFile($"carol:{Hash("c-pass")}:ops,dev\n");
+        var options = Plaintext(("alice", "secret"));
+        options.Authentication.UsersFile = path;
+        using var store = CreateStore(options);
+
+        Assert.Equal(2, store.Count);
+        Assert.Equal("alice", Verify(store, "alice", "secret")?.Name);
+        var carol = Verify(store, "carol", "c-pass");
+        Assert.Equal(["ops", "dev"], carol!.Groups);
+        Assert.Null(Verify(store, "carol", "secret"));
+    }
+
+    [Fact]
+    public void UsersFile_RelativePath_ResolvesAgainstTheContentRoot()
+    {
+        WriteUsersFile($"carol:{Hash("c-pass")}\n", "users.txt");
+        var options = new KestrelSocksOptions();
+        options.Authentication.UsersFile = "users.txt";
+        using var store = CreateStore(options);
+
+        Assert.Equal(Path.Combine(_directory, "users.txt"), store.UsersFilePath);
+        Assert.NotNull(Verify(store, "carol", "c-pass"));
+    }
+
+    [Fact]
+    public async Task FileUser_IsCheckedAtItsOwnCost_AndACostOtherThanTheDefaultIsReported()
+    {
+        var path = WriteUsersFile($"carol:{PasswordHash.Create("c-pass"u8, 2000)}\n");
+        var options = new KestrelSocksOptions();
+        options.Authentication.UsersFile = path;
+        options.Authentication.HashIterations = Iterations;
+        using var store = CreateStore(options, countDerivations: true);
+        _derivations.Clear();
+
+        Verify(store, "carol", "c-pass");
+        await store.StartAsync(CancellationToken.None);
+
+        Assert.Equal([2000], _derivations);
+        Assert.Contains(_logger.Collector.GetSnapshot(), r => r.Id.Id == 26 && r.Level == LogLevel.Warning);
+    }
+
+    [Fact]
+    public void Reload_SeesAChangedPasswordAndANewUser()
+    {
+        var path = WriteUsersFile($"carol:{Hash("old")}\n");
+        var options = new KestrelSocksOptions();
+        options.Authentication.UsersFile = path;
+        options.Authentication.HashIterations = Iterations;
+        using var store = CreateStore(options);
+
+        File.WriteAllText(path, $"carol:{Hash("new")}\ndave:{Hash("d")}:ops\n");
+
+        Assert.True(store.ReloadUsersFile());
+        Assert.Null(Verify(store, "carol", "old"));
+        Assert.NotNull(Verify(store, "carol", "new"));
+        Assert.Equal(["ops"], Verify(store, "dave", "d")!.Groups);
+        Assert.Contains(_logger.Collector.GetSnapshot(), r => r.Id.Id == 21 && r.Message.Contains("2 account(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Reload_MalformedEdit_KeepsThePreviousUsersAndWarnsWithTheLine()
+    {
+        var path = WriteUsersFile($"carol:{Hash("old")}\n");
+        var options = new KestrelSocksOptions();
+        options.Authentication.UsersFile = path;
+        options.Authentication.HashIterations = Iterations;
+        using var store = CreateStore(options);
+        var newHash = Hash("new");
+
+        File.WriteAllText(path, $"# edited\ncarol:{newHash}\ndave:broken\n");
+
+        Assert.False(store.ReloadUsersFile());
+        Assert.NotNull(Verify(store, "carol", "old"));
+        Assert.Null(Verify(store, "carol", "new"));
+        var warning = Assert.Single(_logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning);
+        Assert.Equal(22, warning.Id.Id);
+        Assert.Contains("line 3", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(newHash.Split('$')[4], warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reload_FileGone_KeepsThePreviousUsers()
+    {
+        var path = WriteUsersFile($"carol:{Hash("old")}\n");
+        var options = new KestrelSocksOptions();
+        options.Authentication.UsersFile = path;
+        options.Authentication.HashIterations = Iterations;
+        using var store = CreateStore(options);
+
+        File.Delete(path);
+
+        Assert.False(store.ReloadUsersFile());
+        Assert.NotNull(Verify(store, "carol", "old"));
+    }
+
+    [Fact]
+    public void Reload_NameAlsoInConfiguration_IsRefused()
+    {
+        var path = WriteUsersFile($"carol:{Hash("c")}\n");
+        var options = Plaintext(("alice", "secret"));
+        options.Authentication.UsersFile = path;
+        using var store = CreateStore(options);
+
+        File.WriteAllText(path, $"carol:{Hash("c")}\nalice:{Hash("other")}\n");
+
+        Assert.False(store.ReloadUsersFile());
+        Assert.NotNull(Verify(store, "alice", "secret"));
+        Assert.Null(Verify(store, "alice", "other"));
+    }
+
+    [Fact]
+    public async Task Start_WithPlaintextUsers_WarnsOnceWithoutThePassword()
+    {
+        using var store = CreateStore(Plaintext(("alice", "pw-13a7-not-in-logs"), ("bob", "pw-13a7-not-in-logs")));
+
+        await store.StartAsync(CancellationToken.None);
+
+        var warning = Assert.Single(_logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning);
+        Assert.Equal(20, warning.Id.Id);
+        Assert.Contains("2 account(s)", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("UsersFile", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pw-13a7", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WithoutPlaintextUsers_DoesNotWarn()
     {
         var options = new KestrelSocksOptions();
+        options.Authentication.UsersFile = WriteUsersFile($"carol:{Hash("c")}\n");
+        options.Authentication.HashIterations = Iterations;
+        using var store = CreateStore(options);
+
+        await store.StartAsync(CancellationToken.None);
+
+        Assert.DoesNotContain(_logger.Collector.GetSnapshot(), r => r.Level >= LogLevel.Warning);
+    }
+
+    private static string Hash(string password) => PasswordHash.Create(Encoding.UTF8.GetBytes(password), Iterations).ToString();
+
+    private static UserIdentity? Verify(UserStore store, string username, string password) =>
+        store.Verify(new UsernamePasswordRequest(Encoding.UTF8.GetBytes(username), Encoding.UTF8.GetBytes(password)));
+
+    private static KestrelSocksOptions Plaintext(params (string Username, string Password)[] users)
+    {
+        var options = new KestrelSocksOptions();
+        options.Authentication.HashIterations = Iterations;
         foreach (var (username, password) in users)
         {
             options.Authentication.Users.Add(new SocksUser { Username = username, Password = password });
         }
 
-        return new UserStore(Options.Create(options));
+        return options;
+    }
+
+    private string WriteUsersFile(string text, string name = "users")
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private UserStore CreateStore(KestrelSocksOptions options, bool countDerivations = false)
+    {
+        KeyDerivation derive = countDerivations
+            ? (password, salt, destination, iterations) =>
+            {
+                // Counted, not computed: the default cost would take a fifth of a second per call.
+                _derivations.Add(iterations);
+                destination.Clear();
+            }
+            : Pbkdf2.Sha256;
+        var environment = new HostingEnvironment { ContentRootPath = _directory };
+        return new UserStore(Options.Create(options), environment, TimeProvider.System, _logger, derive);
     }
 }

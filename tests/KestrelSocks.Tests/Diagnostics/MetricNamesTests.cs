@@ -25,6 +25,12 @@ public sealed partial class MetricNamesTests
     }
 
     [Fact]
+    public void EveryAuthFailureReason_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<AuthFailureReason>(), MetricNames.GetAuthFailureName);
+    }
+
+    [Fact]
     public void EveryCommand_HasADistinctSnakeCaseName()
     {
         AssertDistinctSnakeCaseNames(Enum.GetValues<Socks5Command>(), command => MetricNames.GetCommandName((byte)command));
