@@ -28,6 +28,21 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task ListenerOtherHostsCanReach_WithNoUsers_RefusesToStartAnonymous()
+    {
+        // The embedded defaults take anonymous clients only on loopback: listening on every interface needs users, or
+        // AllowAnonymous=true in so many words.
+        await using var server = ServerProcess.Start("--KestrelSocks:Listen:0=0.0.0.0:0");
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains("KestrelSocks:Authentication:AllowAnonymous", server.StandardError, StringComparison.Ordinal);
+
+        await using var explicitlyOpen = ServerProcess.Start("--KestrelSocks:Listen:0=0.0.0.0:0", "--KestrelSocks:Authentication:AllowAnonymous=true");
+        await explicitlyOpen.WaitForSocksEndPointAsync();
+        await explicitlyOpen.WaitForOutputAsync("anonymous access is on");
+    }
+
+    [Fact]
     public async Task SeveralBadSettings_AreAllReportedAtOnce()
     {
         await using var server = ServerProcess.Start(
