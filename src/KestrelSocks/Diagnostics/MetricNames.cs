@@ -1,3 +1,4 @@
+using KestrelSocks.Access;
 using KestrelSocks.Protocol;
 
 namespace KestrelSocks.Diagnostics;
@@ -15,6 +16,8 @@ internal static class MetricNames
     public const string BindResultTag = "socks.bind.result";
     public const string DropReasonTag = "socks.drop_reason";
     public const string EndReasonTag = "socks.end_reason";
+    public const string AccessRuleTag = "socks.access.rule";
+    public const string AccessPhaseTag = "socks.access.phase";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -24,6 +27,22 @@ internal static class MetricNames
         (byte)Socks5Command.Connect => "connect",
         (byte)Socks5Command.Bind => "bind",
         (byte)Socks5Command.UdpAssociate => "udp_associate",
+        _ => "unknown",
+    };
+
+    public static string GetAccessCommandName(AccessCommand command) => command switch
+    {
+        AccessCommand.Connect => "connect",
+        AccessCommand.Bind => "bind",
+        AccessCommand.Udp => "udp_associate",
+        _ => "unknown",
+    };
+
+    public static string GetAccessPhaseName(AccessPhase phase) => phase switch
+    {
+        AccessPhase.Request => "request",
+        AccessPhase.Address => "address",
+        AccessPhase.Datagram => "datagram",
         _ => "unknown",
     };
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using KestrelSocks.Access;
 using KestrelSocks.Protocol;
 
 namespace KestrelSocks.Diagnostics;
@@ -27,6 +28,7 @@ internal sealed class SocksMetrics
     private UdpTraffic[] _udpTraffic = [];
     private readonly Counter<long> _udpDrops;
     private readonly Histogram<double> _udpDuration;
+    private readonly Counter<long> _accessDenied;
 
     public SocksMetrics(IMeterFactory meterFactory)
     {
@@ -66,6 +68,21 @@ internal sealed class SocksMetrics
         _bindAcceptWait = meter.CreateHistogram(
             "kestrelsocks.bind.accept_wait", unit: "s", description: "Time a BIND listener waited for its inbound connection, by result.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = _sessionBuckets });
+        _accessDenied = meter.CreateCounter<long>(
+            "kestrelsocks.access.denied", unit: "{denial}", description: "Requests and datagrams refused by the rule set, by rule (egress-guard, self and default are reserved names), command and phase.");
+    }
+
+    /// <summary>On the datagram path for refused datagrams: three string tags, no allocation.</summary>
+    public void AccessDenied(string rule, AccessCommand command, AccessPhase phase)
+    {
+        if (_accessDenied.Enabled)
+        {
+            _accessDenied.Add(
+                1,
+                new KeyValuePair<string, object?>(MetricNames.AccessRuleTag, rule),
+                new KeyValuePair<string, object?>(MetricNames.CommandTag, MetricNames.GetAccessCommandName(command)),
+                new KeyValuePair<string, object?>(MetricNames.AccessPhaseTag, MetricNames.GetAccessPhaseName(phase)));
+        }
     }
 
     public void UdpAssociationStarted() => _udpActive.Add(1);

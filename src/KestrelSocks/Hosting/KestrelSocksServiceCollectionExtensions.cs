@@ -30,7 +30,7 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<SocksMetrics>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<UserStore>();
-        services.AddSingleton<DestinationPolicy>();
+        services.AddSingleton<AccessPolicy>();
         services.AddSingleton<HappyEyeballsConnector>();
         services.AddSingleton<ConnectCommand>();
         services.AddSingleton<BindCommand>();
@@ -41,6 +41,7 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<Socks5ConnectionHandler>();
         services.AddSingleton<SocksEndPoints>();
         services.AddHostedService<StartupReporter>();
+        services.AddHostedService<SelfEndPointsPublisher>();
 
         // Registered after UseKestrel's default: Kestrel tries the last-registered factory first.
         services.AddSingleton<IConnectionListenerFactory, SocketTransportFactory>();

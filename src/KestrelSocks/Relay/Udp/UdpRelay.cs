@@ -24,7 +24,7 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     private ITimer? _sweeper;
     private long _lastId;
 
-    public UdpRelay(IOptions<KestrelSocksOptions> options, SocksMetrics metrics, DestinationPolicy policy, TimeProvider timeProvider, ILogger<UdpRelay> logger)
+    public UdpRelay(IOptions<KestrelSocksOptions> options, SocksMetrics metrics, AccessPolicy policy, TimeProvider timeProvider, ILogger<UdpRelay> logger)
     {
         Options = options.Value.Udp;
         Metrics = metrics;
@@ -46,7 +46,7 @@ internal sealed class UdpRelay : IHostedService, IDisposable
 
     public SocksMetrics Metrics { get; }
 
-    public DestinationPolicy Policy { get; }
+    public AccessPolicy Policy { get; }
 
     public TimeProvider TimeProvider { get; }
 
