@@ -1,4 +1,5 @@
 using System.Net;
+using KestrelSocks.FunctionalTests.Infrastructure;
 using KestrelSocks.Hosting;
 using KestrelSocks.LoadTest;
 using KestrelSocks.LoadTest.Reporting;
@@ -26,6 +27,7 @@ public sealed class LoadGeneratorSmokeTests : IAsyncLifetime, IDisposable
             "--KestrelSocks:Listen:0=127.0.0.1:0",
             "--KestrelSocks:Admin:Listen:0=127.0.0.1:0",
             "--Logging:LogLevel:Default=Warning",
+            .. ProxyHost.LoopbackRule,
         ]);
         await _app.StartAsync();
         _proxy = _app.Services.GetRequiredService<SocksEndPoints>().Socks[0];
