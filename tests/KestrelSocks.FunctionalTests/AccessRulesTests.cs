@@ -191,7 +191,7 @@ public sealed class AccessRulesTests
             await using var echo = EchoServer.Start();
             await using var tunnel = await SocksTestClient.OpenTunnelAsync(host.SocksEndPoint, echo.EndPoint);
 
-            await File.WriteAllTextAsync(file, RulesJson("no-loopback", "Deny", """ "Destinations": ["127.0.0.0/8"] """));
+            await ReplaceAsync(file, RulesJson("no-loopback", "Deny", """ "Destinations": ["127.0.0.0/8"] """));
 
             await Eventually.AssertAsync(
                 async () => await TryConnectAsync(host, echo.EndPoint) == ReplyCode.ConnectionNotAllowed,
@@ -200,10 +200,12 @@ public sealed class AccessRulesTests
 
             await tunnel.SendAsync("still here");
             Assert.Equal("still here"u8.ToArray(), await tunnel.ReceiveExactlyAsync(10));
-            Assert.Contains(host.Logs.Entries, e => e.EventId == 32);
+
+            // The new rules are in force a moment before the line that says so is written.
+            await host.Logs.AssertLoggedAsync("Access rules reloaded");
 
             // A broken edit keeps the rules in force and says why.
-            await File.WriteAllTextAsync(file, RulesJson("no-loopback", "Deny", """ "Ports": ["70000"] """));
+            await ReplaceAsync(file, RulesJson("no-loopback", "Deny", """ "Ports": ["70000"] """));
             await Eventually.AssertAsync(
                 () => host.Logs.Entries.Any(e => e.EventId == 33 && e.Message.Contains("KestrelSocks:Access:Rules:0:Ports:0 '70000'", StringComparison.Ordinal)),
                 () => "no Warning about the broken rules file");
@@ -213,6 +215,14 @@ public sealed class AccessRulesTests
         {
             directory.Delete(recursive: true);
         }
+    }
+
+    /// <summary>Written beside and renamed over, as an editor or a config map does: never seen half written.</summary>
+    private static async Task ReplaceAsync(string file, string content)
+    {
+        var temporary = file + ".tmp";
+        await File.WriteAllTextAsync(temporary, content);
+        File.Move(temporary, file, overwrite: true);
     }
 
     private static string RulesJson(string name, string action, string condition) =>
