@@ -10,7 +10,10 @@
 #          ladder, and mixed are not in the default list), --servers direct,kestrelsocks,hev,dante,microsocks,
 #          --sessions N (idle), --udp-rates 10000,25000,50000,75000, --udp-layouts 1x1,100x1,1000x1,1570x1,10x157,
 #          --mixed-udp-rate 25000 (UDP load beside the ping-pong), --mixed-probe-rate 10000 (UDP beside bulk),
-#          --mixed-bulk-streams 8, --no-build, --out DIR.
+#          --mixed-bulk-streams 8, --rules FILE (KestrelSocks settings, one per line, added to its command line,
+#          such as bench/access-rules-20.args), --no-build, --out DIR.
+# KestrelSocks runs with one rule, bench-loopback, that opens loopback past its egress guard (on by default): every
+# target here is on loopback. --rules adds its rules ahead of it.
 # hev: set HEV_SOCKS5_SERVER to the hev-socks5-server binary, built from its public source; without it hev is skipped.
 # udp runs bench/udpgen (C, compiled here with gcc) at fixed offered rates. A layout CxM is C control connections
 # with M UDP ASSOCIATE requests each; M > 1 is KestrelSocks' extension and runs against kestrelsocks only.
@@ -35,6 +38,7 @@ MIXED_UDP_ASSOCIATIONS=100     # the UDP load beside the ping-pong
 MIXED_PROBE_ASSOCIATIONS="1 100" # the UDP runs beside bulk
 BUILD=1
 OUT=""
+RULES=""
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -48,6 +52,7 @@ while [[ $# -gt 0 ]]; do
         --mixed-udp-rate) MIXED_UDP_RATE="$2"; shift ;;
         --mixed-probe-rate) MIXED_PROBE_RATE="$2"; shift ;;
         --mixed-bulk-streams) MIXED_BULK_STREAMS="$2"; shift ;;
+        --rules) RULES="$(realpath "$2")"; shift ;;
         --no-build) BUILD=0 ;;
         --out) OUT="$2"; shift ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -198,10 +203,14 @@ start_server() {
     port="$(free_port)"
     case "$name" in
         kestrelsocks)
-            local admin; admin="$(free_port)"
+            local admin rules=(); admin="$(free_port)"
+            [[ -n "$RULES" ]] && mapfile -t rules < <(grep -v '^\s*\(#\|$\)' "$RULES")
             DOTNET_gcServer=0 dotnet "$KS_DLL" \
                 --KestrelSocks:Listen:0=127.0.0.1:$port --KestrelSocks:Admin:Listen:0=127.0.0.1:$admin \
                 --KestrelSocks:Limits:MaxConcurrentSessions=20000 --Logging:LogLevel:Default=Warning \
+                --KestrelSocks:Access:Rules:999:Name=bench-loopback --KestrelSocks:Access:Rules:999:Action=Allow \
+                --KestrelSocks:Access:Rules:999:Destinations:0=127.0.0.0/8 --KestrelSocks:Access:Rules:999:Destinations:1=::1/128 \
+                "${rules[@]}" \
                 >>"$OUT/logs/kestrelsocks.log" 2>&1 &
             ;;
         dante)
@@ -277,6 +286,7 @@ done
     # On a virtual machine, time the host gave to others: a share of it in the run makes every figure noisier.
     echo "cpu steal ticks at start: $(awk '/^cpu /{print $9}' /proc/stat) (USER_HZ $(getconf CLK_TCK))"
     echo "reps: $REPS, modes: $MODES, servers: $SERVERS, duration: $DURATION s, udp-dotnet step: $UDP_STEP s, idle sessions: $SESSIONS"
+    echo "kestrelsocks access rules: ${RULES:-none} (plus bench-loopback)"
     echo "udp (udpgen): rates $UDP_RATES /s, layouts $UDP_LAYOUTS, $UDPGEN_STEP s steps after $UDPGEN_WARMUP s of warm-up"
     if [[ $MIXED -eq 1 ]]; then
         echo "mixed: tcp-latency $DURATION s beside udpgen at $MIXED_UDP_RATE/s over $MIXED_UDP_ASSOCIATIONS associations;" \

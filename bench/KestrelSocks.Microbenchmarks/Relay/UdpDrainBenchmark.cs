@@ -58,7 +58,10 @@ public class UdpDrainBenchmark
 
         var options = Options.Create(new KestrelSocksOptions());
         options.Value.Udp.EventLoopThreads = 1;
-        _relay = new UdpRelay(options, _metrics, new DestinationPolicy(options), KestrelSocks.Sockets.DescriptorBudget.Create(options.Value.Limits), TimeProvider.System, NullLogger<UdpRelay>.Instance);
+        // Loopback is guarded by default; the relay's own cost is measured here, not the rules' (AccessRulesBenchmark).
+        options.Value.Access.EgressGuard = false;
+        var policy = new AccessPolicy(RuleSet.Create(options.Value.Access, SelfEndPoints.None, [])!, _metrics, NullLogger.Instance);
+        _relay = new UdpRelay(options, _metrics, policy, KestrelSocks.Sockets.DescriptorBudget.Create(options.Value.Limits), TimeProvider.System, NullLogger<UdpRelay>.Instance);
 
         _client = Bound();
         _destination = Bound();

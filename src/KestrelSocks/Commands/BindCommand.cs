@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using KestrelSocks.Access;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
@@ -17,15 +18,17 @@ namespace KestrelSocks.Commands;
 internal sealed class BindCommand
 {
     private readonly SocksMetrics _metrics;
+    private readonly AccessPolicy _policy;
     private readonly TimeProvider _timeProvider;
     private readonly BindOptions _options;
     private readonly bool _enabled;
     private readonly IPAddress? _listenAddress;
     private readonly IPAddress? _advertisedAddress;
 
-    public BindCommand(SocksMetrics metrics, TimeProvider timeProvider, IOptions<KestrelSocksOptions> options)
+    public BindCommand(SocksMetrics metrics, AccessPolicy policy, TimeProvider timeProvider, IOptions<KestrelSocksOptions> options)
     {
         _metrics = metrics;
+        _policy = policy;
         _timeProvider = timeProvider;
         _options = options.Value.Bind;
         _enabled = options.Value.EffectiveBindEnabled;
@@ -37,6 +40,15 @@ internal sealed class BindCommand
 
     public async Task ExecuteAsync(Socks5Session session, Socks5Request request)
     {
+        // BIND has no destination: the rules on the client, the user and the command decide.
+        var verdict = _policy.Rules.EvaluateRequest(SessionAccess.CreateRequest(session, AccessCommand.Bind));
+        if (!verdict.IsAllowed)
+        {
+            _policy.RequestDenied(verdict, AccessCommand.Bind, AccessPhase.Request, session.ConnectionId, session.RemoteEndPoint, session.User, request.Destination);
+            await session.FailAsync(ReplyCode.ConnectionNotAllowed);
+            return;
+        }
+
         var controlLocal = (session.LocalEndPoint?.Address ?? IPAddress.Loopback).Unmap();
 
         IPAddress[]? expectedPeers;

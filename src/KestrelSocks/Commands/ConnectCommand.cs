@@ -17,12 +17,12 @@ namespace KestrelSocks.Commands;
 internal sealed class ConnectCommand
 {
     private readonly HappyEyeballsConnector _connector;
-    private readonly DestinationPolicy _policy;
+    private readonly AccessPolicy _policy;
     private readonly SocksMetrics _metrics;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _connectTimeout;
 
-    public ConnectCommand(HappyEyeballsConnector connector, DestinationPolicy policy, SocksMetrics metrics, TimeProvider timeProvider, IOptions<KestrelSocksOptions> options)
+    public ConnectCommand(HappyEyeballsConnector connector, AccessPolicy policy, SocksMetrics metrics, TimeProvider timeProvider, IOptions<KestrelSocksOptions> options)
     {
         _connector = connector;
         _policy = policy;
@@ -45,14 +45,26 @@ internal sealed class ConnectCommand
         Socket? upstream = null;
         ReplyCode reply;
         Exception? failure = null;
+
+        // One snapshot for the whole request: a reload meanwhile applies to the next one.
+        var rules = _policy.Rules;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(session.CloseRequested))
         {
             timeout.CancelAfter(_connectTimeout);
             try
             {
-                var addresses = await ResolveAsync(request.Destination, timeout.Token);
+                var verdict = EvaluateRequest(rules, session, request.Destination);
+                var phase = AccessPhase.Request;
+                IPAddress[] addresses = [];
+                if (verdict.IsAllowed)
+                {
+                    addresses = FilterAllowed(rules, session, request.Destination, await ResolveAsync(request.Destination, timeout.Token), out verdict);
+                    phase = AccessPhase.Address;
+                }
+
                 if (addresses.Length == 0)
                 {
+                    _policy.RequestDenied(verdict, AccessCommand.Connect, phase, session.ConnectionId, session.RemoteEndPoint, session.User, request.Destination);
                     reply = ReplyCode.ConnectionNotAllowed;
                 }
                 else
@@ -114,10 +126,37 @@ internal sealed class ConnectCommand
         return upstream;
     }
 
-    /// <summary>The addresses to try, with the rule set applied: empty when every address is refused by it.</summary>
-    private async Task<IPAddress[]> ResolveAsync(Socks5Address destination, CancellationToken cancellationToken)
+    /// <summary>Before resolving: a rule on the client, the user, the name or the port refuses without a DNS query.</summary>
+    private static AccessVerdict EvaluateRequest(RuleSet rules, Socks5Session session, in Socks5Address destination) =>
+        rules.EvaluateRequest(SessionAccess.CreateRequest(session, destination));
+
+    /// <summary>
+    /// The addresses to try, each one checked: they are the only ones the connector dials, so what a name resolves to
+    /// cannot walk round a rule. Empty, with the first refusal in <paramref name="denial"/>, when all are refused.
+    /// </summary>
+    private static IPAddress[] FilterAllowed(RuleSet rules, Socks5Session session, in Socks5Address destination, IPAddress[] addresses, out AccessVerdict denial)
     {
-        var addresses = await DestinationResolver.ResolveAsync(destination, cancellationToken);
-        return Array.FindAll(addresses, _policy.IsAllowed);
+        var request = SessionAccess.CreateRequest(session, destination);
+        denial = default;
+        var allowed = new List<IPAddress>(addresses.Length);
+        foreach (var address in addresses)
+        {
+            var verdict = rules.EvaluateAddress(request, address);
+            if (verdict.IsAllowed)
+            {
+                allowed.Add(address);
+            }
+            else if (denial.Rule is null)
+            {
+                denial = verdict;
+            }
+        }
+
+        return allowed.Count == addresses.Length ? addresses : [.. allowed];
+    }
+
+    private static async Task<IPAddress[]> ResolveAsync(Socks5Address destination, CancellationToken cancellationToken)
+    {
+        return await DestinationResolver.ResolveAsync(destination, cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using KestrelSocks.Access;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
@@ -72,6 +73,21 @@ internal sealed class UdpAssociateCommand
         if (group.OpenCount >= _maxPerConnection)
         {
             return await RefuseAsync(session, request, first, RequestRefusalReason.ConnectionAssociationLimit, ReplyCode.ConnectionNotAllowed);
+        }
+
+        // Before any datagram: refused only when the rules refuse every destination this client could send to; each
+        // datagram's destination is checked on its own (DestinationTable).
+        var verdict = _relay.Policy.Rules.EvaluateRequest(SessionAccess.CreateRequest(session, AccessCommand.Udp).WithDestinationsLater());
+        if (!verdict.IsAllowed)
+        {
+            _relay.Policy.RequestDenied(verdict, AccessCommand.Udp, AccessPhase.Request, session.ConnectionId, session.RemoteEndPoint, session.User, request.Destination);
+            if (first)
+            {
+                await session.FailAsync(ReplyCode.ConnectionNotAllowed);
+                return false;
+            }
+
+            return await session.ReplyAsync(ReplyCode.ConnectionNotAllowed);
         }
 
         if (!session.Admission.TryAddAssociation())
@@ -149,6 +165,9 @@ internal sealed class UdpAssociateCommand
             ControlLocalAddress = session.LocalEndPoint?.Address ?? IPAddress.Loopback,
             User = session.User,
             ConnectionId = session.ConnectionId,
+            RuleClient = session.RemoteEndPoint?.Address,
+            RuleUser = SessionAccess.GetUser(session),
+            RuleGroups = SessionAccess.GetGroups(session),
         };
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using KestrelSocks.Authentication;
+using KestrelSocks.Access;
 using KestrelSocks.Sockets;
 using Microsoft.Extensions.Options;
 
@@ -53,8 +54,8 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             errors.Add($"{Root}:Connect:HappyEyeballsDelay must be between 00:00:00.010 and 00:00:02 (RFC 8305 recommends 00:00:00.250; got {options.Connect.HappyEyeballsDelay}).");
         }
 
-        ValidateNetworks(errors, $"{Root}:Access:AllowedDestinations", options.Access.AllowedDestinations);
-        ValidateNetworks(errors, $"{Root}:Access:DeniedDestinations", options.Access.DeniedDestinations);
+        // The rules compile here exactly as they do on a reload, so start and reload report the same errors.
+        RuleSet.Create(options.Access, SelfEndPoints.None, errors);
 
         ValidateBind(errors, options.Bind);
         ValidateUdp(errors, options.Udp);
@@ -189,22 +190,6 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         if (authentication.FailureLogsPerSecond < 1)
         {
             errors.Add($"{Key}:FailureLogsPerSecond must be at least 1 (got {authentication.FailureLogsPerSecond}).");
-        }
-    }
-
-    private static void ValidateNetworks(List<string> errors, string key, string[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (!IPNetwork.TryParse(values[i], out var network))
-            {
-                errors.Add($"{key}:{i} '{values[i]}' is not a CIDR network such as 10.0.0.0/8 or fd00::/8.");
-            }
-            else if (!IPAddress.Parse(values[i].AsSpan(0, values[i].IndexOf('/'))).Equals(network.BaseAddress))
-            {
-                // IPNetwork quietly clears host bits, so a typo would widen the rule without a word.
-                errors.Add($"{key}:{i} '{values[i]}' has host bits set; write the network itself, {network}.");
-            }
         }
     }
 

@@ -28,6 +28,11 @@ internal static class EventIds
     public const int ClientBlocked = 25;
     public const int HashCostDiffers = 26;
 
+    public const int AccessRequestDenied = 30;
+    public const int AccessDatagramDestinationDenied = 31;
+    public const int AccessRulesReloaded = 32;
+    public const int AccessRulesReloadFailed = 33;
+
     // Reserved blocks while work proceeds in parallel: 14-19 limits and budget, 20-29 authentication,
     // 30-39 access rules, 40-49 per-user limits and bandwidth.
 }

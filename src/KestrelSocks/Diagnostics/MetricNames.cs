@@ -1,3 +1,4 @@
+using KestrelSocks.Access;
 using KestrelSocks.Protocol;
 
 namespace KestrelSocks.Diagnostics;
@@ -18,6 +19,8 @@ internal static class MetricNames
     public const string RefusalReasonTag = "socks.refusal_reason";
     public const string ResourceTag = "socks.resource";
     public const string AuthFailureTag = "socks.auth_failure";
+    public const string AccessRuleTag = "socks.access.rule";
+    public const string AccessPhaseTag = "socks.access.phase";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -27,6 +30,22 @@ internal static class MetricNames
         (byte)Socks5Command.Connect => "connect",
         (byte)Socks5Command.Bind => "bind",
         (byte)Socks5Command.UdpAssociate => "udp_associate",
+        _ => "unknown",
+    };
+
+    public static string GetAccessCommandName(AccessCommand command) => command switch
+    {
+        AccessCommand.Connect => "connect",
+        AccessCommand.Bind => "bind",
+        AccessCommand.Udp => "udp_associate",
+        _ => "unknown",
+    };
+
+    public static string GetAccessPhaseName(AccessPhase phase) => phase switch
+    {
+        AccessPhase.Request => "request",
+        AccessPhase.Address => "address",
+        AccessPhase.Datagram => "datagram",
         _ => "unknown",
     };
 

@@ -34,7 +34,7 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<UserStore>();
         services.AddHostedService(static sp => sp.GetRequiredService<UserStore>());
         services.AddSingleton<Authenticator>();
-        services.AddSingleton<DestinationPolicy>();
+        services.AddSingleton<AccessPolicy>();
         services.AddSingleton<HappyEyeballsConnector>();
         services.AddSingleton<ConnectCommand>();
         services.AddSingleton<BindCommand>();
@@ -52,6 +52,7 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<Socks5ConnectionHandler>();
         services.AddSingleton<SocksEndPoints>();
         services.AddHostedService<StartupReporter>();
+        services.AddHostedService<SelfEndPointsPublisher>();
 
         // Registered after UseKestrel's default: Kestrel tries the last-registered factory first.
         services.AddSingleton<IConnectionListenerFactory, SocketTransportFactory>();

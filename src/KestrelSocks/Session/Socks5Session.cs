@@ -61,7 +61,7 @@ internal sealed class Socks5Session
     public string User => _identity?.Name ?? "-";
 
     /// <summary>The authenticated user's groups; empty for anonymous sessions.</summary>
-    public IReadOnlyList<string> Groups => _identity?.Groups ?? [];
+    public string[] Groups => _identity?.Groups ?? [];
 
     /// <summary>Where the client reached the proxy.</summary>
     public IPEndPoint? LocalEndPoint => _connection.LocalEndPoint as IPEndPoint;

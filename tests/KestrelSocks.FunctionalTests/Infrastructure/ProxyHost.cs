@@ -53,10 +53,32 @@ internal sealed class ProxyHost : IAsyncDisposable
         "--KestrelSocks:Udp:MaxAssociationsPerClient=20000",
     ];
 
+    /// <summary>
+    /// A rule that opens loopback past the egress guard, last of all rules (a test's own rules, from index 0, come
+    /// first): the tests talk to echo servers on loopback. Tests of the guard itself start with <see cref="StartGuardedAsync"/>.
+    /// </summary>
+    public static readonly string[] LoopbackRule =
+    [
+        "--KestrelSocks:Access:Rules:999:Name=tests-loopback",
+        "--KestrelSocks:Access:Rules:999:Action=Allow",
+        "--KestrelSocks:Access:Rules:999:Destinations:0=127.0.0.0/8",
+        "--KestrelSocks:Access:Rules:999:Destinations:1=::1/128",
+    ];
+
     public static Task<ProxyHost> StartAsync(ITestOutputHelper? output, params string[] settings) =>
         StartAsync(output, settings, configure: null);
 
-    public static async Task<ProxyHost> StartAsync(ITestOutputHelper? output, IEnumerable<string> settings, Action<WebApplicationBuilder>? configure)
+    public static Task<ProxyHost> StartAsync(ITestOutputHelper? output, IEnumerable<string> settings, Action<WebApplicationBuilder>? configure) =>
+        StartCoreAsync(output, [.. LoopbackRule, .. settings], configure);
+
+    /// <summary>Without <see cref="LoopbackRule"/>: the egress guard as it ships.</summary>
+    public static Task<ProxyHost> StartGuardedAsync(ITestOutputHelper? output, params string[] settings) =>
+        StartCoreAsync(output, settings, configure: null);
+
+    public static Task<ProxyHost> StartGuardedAsync(ITestOutputHelper? output, IEnumerable<string> settings, Action<WebApplicationBuilder>? configure) =>
+        StartCoreAsync(output, settings, configure);
+
+    private static async Task<ProxyHost> StartCoreAsync(ITestOutputHelper? output, IEnumerable<string> settings, Action<WebApplicationBuilder>? configure)
     {
         string[] args = ["--KestrelSocks:Listen:0=127.0.0.1:0", "--KestrelSocks:Admin:Listen:0=127.0.0.1:0", .. settings];
         var logs = new TestLogSink(output);

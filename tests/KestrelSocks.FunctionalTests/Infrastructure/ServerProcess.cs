@@ -87,6 +87,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         startInfo.ArgumentList.Add(serverDll);
         startInfo.ArgumentList.Add("--KestrelSocks:Listen:0=127.0.0.1:0");
         startInfo.ArgumentList.Add("--KestrelSocks:Admin:Listen:0=127.0.0.1:0");
+        foreach (var setting in ProxyHost.LoopbackRule)
+        {
+            startInfo.ArgumentList.Add(setting);
+        }
+
         foreach (var setting in settings)
         {
             startInfo.ArgumentList.Add(setting);

@@ -28,6 +28,7 @@ public sealed class LoadGeneratorSmokeTests : IAsyncLifetime, IDisposable
             "--KestrelSocks:Admin:Listen:0=127.0.0.1:0",
             "--Logging:LogLevel:Default=Warning",
             .. ProxyHost.ManyClientsFromOneAddress,
+            .. ProxyHost.LoopbackRule,
         ]);
         await _app.StartAsync();
         _proxy = _app.Services.GetRequiredService<SocksEndPoints>().Socks[0];

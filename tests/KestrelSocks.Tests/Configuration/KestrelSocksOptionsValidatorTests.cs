@@ -43,6 +43,21 @@ public sealed class KestrelSocksOptionsValidatorTests
         { "allowed-not-cidr", "KestrelSocks:Access:AllowedDestinations:1" },
         { "denied-not-cidr", "KestrelSocks:Access:DeniedDestinations:0" },
         { "network-with-host-bits", "KestrelSocks:Access:AllowedDestinations:0" },
+        { "default-action-unknown", "KestrelSocks:Access:DefaultAction" },
+        { "rule-without-name", "KestrelSocks:Access:Rules:0:Name" },
+        { "rule-name-reserved", "KestrelSocks:Access:Rules:0:Name" },
+        { "rule-name-duplicate", "KestrelSocks:Access:Rules:1:Name" },
+        { "rule-name-with-spaces", "KestrelSocks:Access:Rules:0:Name" },
+        { "rule-action-missing", "KestrelSocks:Access:Rules:0:Action" },
+        { "rule-client-not-cidr", "KestrelSocks:Access:Rules:0:Clients:1" },
+        { "rule-destination-host-bits", "KestrelSocks:Access:Rules:0:Destinations:0" },
+        { "rule-command-unknown", "KestrelSocks:Access:Rules:0:Commands:0" },
+        { "rule-domain-inner-wildcard", "KestrelSocks:Access:Rules:0:Domains:0" },
+        { "rule-domain-not-ascii", "KestrelSocks:Access:Rules:0:Domains:0" },
+        { "rule-port-too-large", "KestrelSocks:Access:Rules:3:Ports:0" },
+        { "rule-port-range-reversed", "KestrelSocks:Access:Rules:0:Ports:1" },
+        { "rule-user-empty", "KestrelSocks:Access:Rules:0:Users:0" },
+        { "rule-bind-with-destination", "KestrelSocks:Access:Rules:0" },
         { "backlog-zero", "KestrelSocks:Transport:Backlog" },
         { "receive-buffer-too-small", "KestrelSocks:Transport:ReceiveBufferSize" },
         { "receive-buffer-too-large", "KestrelSocks:Transport:ReceiveBufferSize" },
@@ -61,6 +76,7 @@ public sealed class KestrelSocksOptionsValidatorTests
         "255-byte-credentials",
         "username-password-only",
         "ipv6-listeners-and-networks",
+        "rules",
     ];
 
     [Theory]
@@ -146,6 +162,28 @@ public sealed class KestrelSocksOptionsValidatorTests
             Assert.Contains(failures, failure => failure.Contains(key, StringComparison.Ordinal));
             Assert.Contains(key, result.FailureMessage, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void BadPort_TheMessageNamesTheSettingAndTheValue()
+    {
+        var options = new KestrelSocksOptions();
+        Apply("rule-port-too-large", options);
+
+        var failure = Assert.Single(Validate(options).Failures!);
+
+        Assert.StartsWith("KestrelSocks:Access:Rules:3:Ports:0 '70000' is not a port or port range", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DuplicateRuleName_NamesTheFirstRule()
+    {
+        var options = new KestrelSocksOptions();
+        Apply("rule-name-duplicate", options);
+
+        var failure = Assert.Single(Validate(options).Failures!);
+
+        Assert.Contains("'WEB' is also the name of KestrelSocks:Access:Rules:0", failure, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -307,6 +345,74 @@ public sealed class KestrelSocksOptionsValidatorTests
                 break;
             case "denied-not-cidr":
                 options.Access.DeniedDestinations = ["nope"];
+                break;
+            case "default-action-unknown":
+                options.Access.DefaultAction = "Maybe";
+                break;
+            case "rule-without-name":
+                options.Access.Rules.Add(new AccessRuleOptions { Action = "Allow" });
+                break;
+            case "rule-name-reserved":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "Egress-Guard", Action = "Allow" });
+                break;
+            case "rule-name-duplicate":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "web", Action = "Allow" });
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "WEB", Action = "Deny" });
+                break;
+            case "rule-name-with-spaces":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "my rule", Action = "Allow" });
+                break;
+            case "rule-action-missing":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "web" });
+                break;
+            case "rule-client-not-cidr":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "lab", Action = "Allow", Clients = ["10.0.0.0/8", "10.0.0.1"] });
+                break;
+            case "rule-destination-host-bits":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "lab", Action = "Allow", Destinations = ["10.1.2.3/8"] });
+                break;
+            case "rule-command-unknown":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "lab", Action = "Allow", Commands = ["Associate"] });
+                break;
+            case "rule-domain-inner-wildcard":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "lab", Action = "Allow", Domains = ["www.*.example.com"] });
+                break;
+            case "rule-domain-not-ascii":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "lab", Action = "Allow", Domains = ["bücher.example"] });
+                break;
+            case "rule-port-too-large":
+                for (var i = 0; i < 3; i++)
+                {
+                    options.Access.Rules.Add(new AccessRuleOptions { Name = $"ok{i}", Action = "Allow", Ports = ["1-65535"] });
+                }
+
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "bad", Action = "Deny", Ports = ["70000"] });
+                break;
+            case "rule-port-range-reversed":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "lab", Action = "Allow", Ports = ["443", "9000-8000"] });
+                break;
+            case "rule-user-empty":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "lab", Action = "Allow", Users = [""] });
+                break;
+            case "rule-bind-with-destination":
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "lab", Action = "Allow", Commands = ["Bind"], Ports = ["21"] });
+                break;
+            case "rules":
+                options.Access.DefaultAction = "deny";
+                options.Access.EgressGuard = false;
+                options.Access.Rules.Add(new AccessRuleOptions
+                {
+                    Name = "lab-1.web_v2",
+                    Action = "allow",
+                    Clients = ["10.0.0.0/8", "fd00::/8"],
+                    Users = ["alice"],
+                    Groups = ["staff"],
+                    Commands = ["connect", "UDP", "UdpAssociate"],
+                    Destinations = ["0.0.0.0/0", "::/0", "::ffff:10.0.0.0/104"],
+                    Domains = ["example.com", ".example.org", "*.example.net", "*", "xn--bcher-kva.example", "trailing.example."],
+                    Ports = ["0", "443", "8000-8999", " 65535 ", "1-65535"],
+                });
+                options.Access.Rules.Add(new AccessRuleOptions { Name = "rest", Action = "Deny", Commands = ["Bind"] });
                 break;
             case "backlog-zero":
                 transport.Backlog = 0;

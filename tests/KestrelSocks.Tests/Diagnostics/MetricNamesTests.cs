@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using KestrelSocks.Access;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
 
@@ -34,6 +35,20 @@ public sealed partial class MetricNamesTests
     public void EveryCommand_HasADistinctSnakeCaseName()
     {
         AssertDistinctSnakeCaseNames(Enum.GetValues<Socks5Command>(), command => MetricNames.GetCommandName((byte)command));
+    }
+
+    [Fact]
+    public void EveryAccessPhase_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<AccessPhase>(), MetricNames.GetAccessPhaseName);
+    }
+
+    [Fact]
+    public void EveryAccessCommand_IsNamedAsItsSocksCommand()
+    {
+        Assert.Equal(MetricNames.GetCommandName((byte)Socks5Command.Connect), MetricNames.GetAccessCommandName(AccessCommand.Connect));
+        Assert.Equal(MetricNames.GetCommandName((byte)Socks5Command.Bind), MetricNames.GetAccessCommandName(AccessCommand.Bind));
+        Assert.Equal(MetricNames.GetCommandName((byte)Socks5Command.UdpAssociate), MetricNames.GetAccessCommandName(AccessCommand.Udp));
     }
 
     [Fact]

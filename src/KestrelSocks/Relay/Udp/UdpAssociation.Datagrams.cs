@@ -109,8 +109,16 @@ internal sealed partial class UdpAssociation
     {
         target = null!;
         SocketAddress? found;
+        string? deniedBy;
         if (destination.Type == AddressType.DomainName)
         {
+            // A name the rules refuse whatever it resolves to is never looked up.
+            if (!_destinations.AllowsName(destination.AddressBytes, destination.Port, out deniedBy))
+            {
+                DropDenied(deniedBy);
+                return false;
+            }
+
             if (!_relay.Dns.TryGet(destination.AddressBytes, out var addresses, out var resolution))
             {
                 Park(destination, payload, resolution!);
@@ -126,21 +134,31 @@ internal sealed partial class UdpAssociation
 
             Span<byte> bytes = stackalloc byte[16];
             address.TryWriteBytes(bytes, out var written);
-            found = _destinations.GetTarget(bytes[..written], destination.Port);
+            found = _destinations.GetTarget(bytes[..written], destination.Port, destination.AddressBytes, out deniedBy);
         }
         else
         {
-            found = _destinations.GetTarget(destination.AddressBytes, destination.Port);
+            found = _destinations.GetTarget(destination.AddressBytes, destination.Port, default, out deniedBy);
         }
 
         if (found is null)
         {
-            _relay.Metrics.UdpDropped(UdpDropReason.Policy);
+            DropDenied(deniedBy);
             return false;
         }
 
         target = found;
         return true;
+    }
+
+    /// <summary>Counted as a policy drop, and by rule when a rule refused it (not when the socket lacks the family).</summary>
+    private void DropDenied(string? rule)
+    {
+        _relay.Metrics.UdpDropped(UdpDropReason.Policy);
+        if (rule is not null)
+        {
+            _relay.Policy.DatagramDenied(rule);
+        }
     }
 
     private IPAddress? PickAddress(IPAddress[] addresses)

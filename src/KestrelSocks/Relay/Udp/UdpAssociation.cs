@@ -100,7 +100,8 @@ internal sealed partial class UdpAssociation : IDisposable
             RelayEndPoint = (IPEndPoint)ClientSocket.LocalEndPoint!;
         }
 
-        _destinations = new DestinationTable(relay.Policy, OutboundSocket.AddressFamily == AddressFamily.InterNetworkV6);
+        _destinations = new DestinationTable(relay.Policy, OutboundSocket.AddressFamily == AddressFamily.InterNetworkV6,
+            settings.RuleClient, settings.RuleUser, settings.RuleGroups, id);
     }
 
     public event Action<UdpAssociation, UdpAssociationEnd>? Closed;

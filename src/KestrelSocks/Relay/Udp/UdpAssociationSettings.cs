@@ -17,4 +17,12 @@ internal sealed class UdpAssociationSettings
     public required string User { get; init; }
 
     public required string ConnectionId { get; init; }
+
+    /// <summary>Who the rules see for every datagram: the control connection's client address (not the declared one).</summary>
+    public IPAddress? RuleClient { get; init; }
+
+    /// <summary>The authenticated user for the rules; null when anonymous.</summary>
+    public string? RuleUser { get; init; }
+
+    public string[] RuleGroups { get; init; } = [];
 }

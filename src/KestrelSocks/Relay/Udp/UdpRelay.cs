@@ -26,7 +26,7 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     private long _lastId;
     private int _open;
 
-    public UdpRelay(IOptions<KestrelSocksOptions> options, SocksMetrics metrics, DestinationPolicy policy, DescriptorBudget budget,
+    public UdpRelay(IOptions<KestrelSocksOptions> options, SocksMetrics metrics, AccessPolicy policy, DescriptorBudget budget,
         TimeProvider timeProvider, ILogger<UdpRelay> logger)
     {
         Budget = budget;
@@ -53,7 +53,7 @@ internal sealed class UdpRelay : IHostedService, IDisposable
 
     public SocksMetrics Metrics { get; }
 
-    public DestinationPolicy Policy { get; }
+    public AccessPolicy Policy { get; }
 
     public TimeProvider TimeProvider { get; }
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using KestrelSocks.Access;
 using KestrelSocks.Configuration;
 using KestrelSocks.Relay.Udp;
-using Microsoft.Extensions.Options;
+using KestrelSocks.Tests.Infrastructure;
 
 namespace KestrelSocks.Tests.Relay.Udp;
 
@@ -43,6 +43,72 @@ public sealed class DestinationTableTests
 
         Assert.Null(table.GetTarget(_first, 53));
         Assert.False(table.IsContacted(_first, 53));
+    }
+
+    [Fact]
+    public void GetTarget_Refused_NamesTheRule_AndTheGuardRefusesLoopbackByDefault()
+    {
+        var table = CreateTable(denied: "192.0.2.0/24");
+
+        Assert.Null(table.GetTarget(_first, 53, default, out var deniedBy));
+        Assert.Equal("denied-destinations", deniedBy);
+        Assert.Null(table.GetTarget([127, 0, 0, 1], 53, default, out deniedBy));
+        Assert.Equal("egress-guard", deniedBy);
+
+        // Cached: the second time says the same.
+        Assert.Null(table.GetTarget([127, 0, 0, 1], 53, default, out deniedBy));
+        Assert.Equal("egress-guard", deniedBy);
+    }
+
+    [Fact]
+    public void Reload_EmptiesTheCache_AndTheContactedSet()
+    {
+        var policy = TestAccess.Policy(new AccessOptions());
+        var table = new DestinationTable(policy, dualMode: true);
+        Assert.NotNull(table.GetTarget(_first, 53));
+        Assert.True(table.IsContacted(_first, 53));
+
+        Assert.True(policy.TryReload(new AccessOptions { DeniedDestinations = ["192.0.2.0/24"] }));
+
+        Assert.Null(table.GetTarget(_first, 53, default, out var deniedBy));
+        Assert.Equal("denied-destinations", deniedBy);
+        Assert.False(table.IsContacted(_first, 53));
+
+        Assert.True(policy.TryReload(new AccessOptions()));
+        Assert.NotNull(table.GetTarget(_first, 53));
+    }
+
+    [Fact]
+    public void DomainRules_DecideByTheNameTheClientSent_NotByTheCachedAddress()
+    {
+        var options = new AccessOptions();
+        options.Rules.Add(new AccessRuleOptions { Name = "no-bad", Action = "Deny", Domains = ["bad.example"] });
+        var table = new DestinationTable(TestAccess.Policy(options), dualMode: true);
+
+        // One address, reached by two names and by itself: only the refused name is refused, every time.
+        Assert.NotNull(table.GetTarget(_first, 53, "good.example"u8, out _));
+        Assert.Null(table.GetTarget(_first, 53, "BAD.example."u8, out var deniedBy));
+        Assert.Equal("no-bad", deniedBy);
+        Assert.NotNull(table.GetTarget(_first, 53));
+        Assert.Same(table.GetTarget(_first, 53, "good.example"u8, out _), table.GetTarget(_first, 53, "good.example"u8, out _));
+        Assert.False(table.AllowsName("bad.example"u8, 53, out deniedBy));
+        Assert.Equal("no-bad", deniedBy);
+        Assert.True(table.AllowsName("good.example"u8, 53, out _));
+    }
+
+    [Fact]
+    public void Rules_SeeTheAssociationsClientAndUser()
+    {
+        var options = new AccessOptions();
+        options.Rules.Add(new AccessRuleOptions { Name = "bob-no-dns", Action = "Deny", Users = ["bob"], Ports = ["53"] });
+        var policy = TestAccess.Policy(options);
+        var bob = new DestinationTable(policy, dualMode: true, IPAddress.Parse("198.51.100.7"), "bob");
+        var alice = new DestinationTable(policy, dualMode: true, IPAddress.Parse("198.51.100.7"), "alice");
+
+        Assert.Null(bob.GetTarget(_first, 53, default, out var deniedBy));
+        Assert.Equal("bob-no-dns", deniedBy);
+        Assert.NotNull(bob.GetTarget(_first, 54));
+        Assert.NotNull(alice.GetTarget(_first, 53));
     }
 
     [Fact]
@@ -103,12 +169,12 @@ public sealed class DestinationTableTests
 
     private static DestinationTable CreateTable(string? denied = null, bool dualMode = true)
     {
-        var options = new KestrelSocksOptions();
+        var options = new AccessOptions();
         if (denied is not null)
         {
-            options.Access.DeniedDestinations = [denied];
+            options.DeniedDestinations = [denied];
         }
 
-        return new DestinationTable(new DestinationPolicy(Options.Create(options)), dualMode);
+        return new DestinationTable(TestAccess.Policy(options), dualMode);
     }
 }

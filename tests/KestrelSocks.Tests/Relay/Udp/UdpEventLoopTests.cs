@@ -123,7 +123,7 @@ public sealed class UdpEventLoopTests : IDisposable
         var options = Options.Create(new KestrelSocksOptions());
         options.Value.Udp.EventLoopThreads = 1;
         var metrics = new SocksMetrics(_meterFactory);
-        var relay = new UdpRelay(options, metrics, new DestinationPolicy(options), KestrelSocks.Sockets.DescriptorBudget.Create(options.Value.Limits), TimeProvider.System, NullLogger<UdpRelay>.Instance);
+        var relay = new UdpRelay(options, metrics, TestAccess.Unguarded(metrics), KestrelSocks.Sockets.DescriptorBudget.Create(options.Value.Limits), TimeProvider.System, NullLogger<UdpRelay>.Instance);
         _owned.Add(relay);
         var association = new UdpAssociation(relay, new UdpAssociationSettings
         {
