@@ -208,6 +208,8 @@ start_server() {
             DOTNET_gcServer=0 dotnet "$KS_DLL" \
                 --KestrelSocks:Listen:0=127.0.0.1:$port --KestrelSocks:Admin:Listen:0=127.0.0.1:$admin \
                 --KestrelSocks:Limits:MaxConcurrentSessions=20000 --Logging:LogLevel:Default=Warning \
+                --KestrelSocks:Limits:MaxHandshakesPerClient=1024 --KestrelSocks:Limits:MaxSessionsPerClient=20000 \
+                --KestrelSocks:Limits:NewSessionsPerClientPerSecond=0 --KestrelSocks:Udp:MaxAssociationsPerClient=20000 \
                 --KestrelSocks:Access:Rules:999:Name=bench-loopback --KestrelSocks:Access:Rules:999:Action=Allow \
                 --KestrelSocks:Access:Rules:999:Destinations:0=127.0.0.0/8 --KestrelSocks:Access:Rules:999:Destinations:1=::1/128 \
                 "${rules[@]}" \
