@@ -69,16 +69,20 @@ internal sealed class Authenticator : IDisposable
                 return null;
             }
 
-            UserIdentity? identity;
-            await _verifications.WaitAsync(cancellationToken);
-            try
+            // A client that logged in a moment ago (a browser opening its next connection) skips the full check.
+            var identity = _users.VerifyRecent(in credentials.Value);
+            if (identity is null)
             {
-                // PBKDF2 at full cost takes a core for a fifth of a second: never on a socket engine thread.
-                identity = await Task.Run(() => _users.Verify(in credentials.Value), CancellationToken.None);
-            }
-            finally
-            {
-                _verifications.Release();
+                await _verifications.WaitAsync(cancellationToken);
+                try
+                {
+                    // PBKDF2 at full cost takes a core for a fifth of a second: never on a socket engine thread.
+                    identity = await Task.Run(() => _users.Verify(in credentials.Value), CancellationToken.None);
+                }
+                finally
+                {
+                    _verifications.Release();
+                }
             }
 
             if (identity is not null)

@@ -27,6 +27,12 @@ internal sealed class AuthenticationOptions
     /// <summary>Password checks running at once; 0 means half the processors (at least one). Others wait their turn.</summary>
     public int MaxConcurrentVerifications { get; set; }
 
+    /// <summary>
+    /// How long credentials that passed a full check are accepted again without one (keyed by an HMAC under a
+    /// per-process key; failures are never remembered). Zero checks every login in full.
+    /// </summary>
+    public TimeSpan RecentLoginTtl { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Failed attempts from one client address (IPv6: its /64) answered without delay.</summary>
     public int FailuresBeforeDelay { get; set; } = 5;
 

@@ -155,6 +155,11 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             errors.Add($"{Key}:HashIterations must be between {PasswordHash.MinIterations} and {PasswordHash.MaxIterations} (default {PasswordHash.DefaultIterations}; got {authentication.HashIterations}).");
         }
 
+        if (authentication.RecentLoginTtl < TimeSpan.Zero || authentication.RecentLoginTtl > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{Key}:RecentLoginTtl must be between 00:00:00 (off) and 1.00:00:00 (got {authentication.RecentLoginTtl}).");
+        }
+
         if (authentication.MaxConcurrentVerifications is < 0 or > 1024)
         {
             errors.Add($"{Key}:MaxConcurrentVerifications must be between 0 (half the processors) and 1024 (got {authentication.MaxConcurrentVerifications}).");

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace KestrelSocks.Tests.Authentication;
 
@@ -261,6 +262,68 @@ public sealed class UserStoreTests : IDisposable
 
     private static string Hash(string password) => PasswordHash.Create(Encoding.UTF8.GetBytes(password), Iterations).ToString();
 
+    [Fact]
+    public void RecentLogin_IsAcceptedWithoutAFullCheck_OnlyForTheSameCredentials_AndOnlyWithinItsTime()
+    {
+        var time = new FakeTimeProvider();
+        var options = Plaintext(("alice", "secret"));
+        options.Authentication.RecentLoginTtl = TimeSpan.FromMinutes(5);
+        using var store = CreateStore(options, countDerivations: false, time, countRealDerivations: true);
+        _derivations.Clear();
+
+        Assert.Null(VerifyRecent(store, "alice", "secret"));
+        Assert.Equal("alice", Verify(store, "alice", "secret")?.Name);
+        Assert.Single(_derivations);
+
+        // The same credentials again: one HMAC, no derivation.
+        Assert.Equal("alice", VerifyRecent(store, "alice", "secret")?.Name);
+        Assert.Single(_derivations);
+
+        // Anything else is not remembered: a wrong password, another name, the same bytes split differently.
+        Assert.Null(VerifyRecent(store, "alice", "secreT"));
+        Assert.Null(VerifyRecent(store, "alic", "esecret"));
+        Assert.Null(VerifyRecent(store, "bob", "secret"));
+
+        // A failure is never remembered.
+        Assert.Null(Verify(store, "alice", "wrong"));
+        Assert.Null(VerifyRecent(store, "alice", "wrong"));
+
+        time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        Assert.Null(VerifyRecent(store, "alice", "secret"));
+    }
+
+    [Fact]
+    public void RecentLogin_EndsWhenAReloadChangesTheAccount()
+    {
+        var path = WriteUsersFile($"carol:{Hash("old")}\n");
+        var options = new KestrelSocksOptions();
+        options.Authentication.UsersFile = path;
+        options.Authentication.HashIterations = Iterations;
+        using var store = CreateStore(options);
+        Assert.NotNull(Verify(store, "carol", "old"));
+        Assert.NotNull(VerifyRecent(store, "carol", "old"));
+
+        File.WriteAllText(path, $"carol:{Hash("new")}\n");
+        Assert.True(store.ReloadUsersFile());
+
+        Assert.Null(VerifyRecent(store, "carol", "old"));
+        Assert.Null(Verify(store, "carol", "old"));
+    }
+
+    [Fact]
+    public void RecentLogin_ZeroTimeToLive_RemembersNothing()
+    {
+        var options = Plaintext(("alice", "secret"));
+        options.Authentication.RecentLoginTtl = TimeSpan.Zero;
+        using var store = CreateStore(options);
+
+        Assert.NotNull(Verify(store, "alice", "secret"));
+        Assert.Null(VerifyRecent(store, "alice", "secret"));
+    }
+
+    private static UserIdentity? VerifyRecent(UserStore store, string username, string password) =>
+        store.VerifyRecent(new UsernamePasswordRequest(Encoding.UTF8.GetBytes(username), Encoding.UTF8.GetBytes(password)));
+
     private static UserIdentity? Verify(UserStore store, string username, string password) =>
         store.Verify(new UsernamePasswordRequest(Encoding.UTF8.GetBytes(username), Encoding.UTF8.GetBytes(password)));
 
@@ -283,7 +346,7 @@ public sealed class UserStoreTests : IDisposable
         return path;
     }
 
-    private UserStore CreateStore(KestrelSocksOptions options, bool countDerivations = false)
+    private UserStore CreateStore(KestrelSocksOptions options, bool countDerivations = false, TimeProvider? time = null, bool countRealDerivations = false)
     {
         KeyDerivation derive = countDerivations
             ? (password, salt, destination, iterations) =>
@@ -292,8 +355,14 @@ public sealed class UserStoreTests : IDisposable
                 _derivations.Add(iterations);
                 destination.Clear();
             }
+            : countRealDerivations
+            ? (password, salt, destination, iterations) =>
+            {
+                _derivations.Add(iterations);
+                Pbkdf2.Sha256(password, salt, destination, iterations);
+            }
             : Pbkdf2.Sha256;
         var environment = new HostingEnvironment { ContentRootPath = _directory };
-        return new UserStore(Options.Create(options), environment, TimeProvider.System, _logger, derive);
+        return new UserStore(Options.Create(options), environment, time ?? TimeProvider.System, _logger, derive);
     }
 }

@@ -25,6 +25,7 @@ public sealed class KestrelSocksOptionsValidatorTests
         { "drain-timeout-zero", "KestrelSocks:Limits:DrainTimeout" },
         { "max-sessions-zero", "KestrelSocks:Limits:MaxConcurrentSessions" },
         { "max-sessions-negative", "KestrelSocks:Limits:MaxConcurrentSessions" },
+        { "recent-login-ttl-negative", "KestrelSocks:Authentication:RecentLoginTtl" },
         { "max-handshakes-zero", "KestrelSocks:Limits:MaxHandshakes" },
         { "max-handshakes-per-client-zero", "KestrelSocks:Limits:MaxHandshakesPerClient" },
         { "max-sessions-per-client-zero", "KestrelSocks:Limits:MaxSessionsPerClient" },
@@ -292,6 +293,9 @@ public sealed class KestrelSocksOptionsValidatorTests
                 break;
             case "max-sessions-negative":
                 limits.MaxConcurrentSessions = -1;
+                break;
+            case "recent-login-ttl-negative":
+                authentication.RecentLoginTtl = TimeSpan.FromSeconds(-1);
                 break;
             case "max-handshakes-zero":
                 limits.MaxHandshakes = 0;
