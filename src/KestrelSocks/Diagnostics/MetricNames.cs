@@ -78,6 +78,7 @@ internal static class MetricNames
         UdpDropReason.Unsolicited => "unsolicited",
         UdpDropReason.InternalError => "internal_error",
         UdpDropReason.QueueDelay => "queue_delay",
+        UdpDropReason.Bandwidth => "bandwidth",
         _ => "unknown",
     };
 
@@ -87,6 +88,13 @@ internal static class MetricNames
         UdpAssociationEnd.IdleTimeout => "idle_timeout",
         UdpAssociationEnd.Shutdown => "shutdown",
         UdpAssociationEnd.SocketError => "socket_error",
+        _ => "unknown",
+    };
+
+    public static string GetRefusalReasonName(RequestRefusalReason reason) => reason switch
+    {
+        RequestRefusalReason.UserSessions => "user_sessions",
+        RequestRefusalReason.UserUdpAssociations => "user_udp_associations",
         _ => "unknown",
     };
 

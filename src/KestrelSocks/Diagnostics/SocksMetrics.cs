@@ -16,6 +16,7 @@ internal sealed class SocksMetrics
     private readonly Counter<long> _sessions;
     private readonly Counter<long> _handshakeFailures;
     private readonly Counter<long> _rejectedConnections;
+    private readonly Counter<long> _refusedRequests;
     private readonly Counter<long> _bytes;
     private readonly Histogram<double> _connectDuration;
     private readonly Histogram<double> _sessionDuration;
@@ -40,6 +41,8 @@ internal sealed class SocksMetrics
             "kestrelsocks.handshake.failures", unit: "{failure}", description: "Connections closed before their request was answered, by reason.");
         _rejectedConnections = meter.CreateCounter<long>(
             "kestrelsocks.connections.rejected", unit: "{connection}", description: "Connections closed at accept, by reason.");
+        _refusedRequests = meter.CreateCounter<long>(
+            "kestrelsocks.requests.refused", unit: "{request}", description: "Requests answered REP 02 because a limit was reached, by reason.");
         _bytes = meter.CreateCounter<long>(
             "kestrelsocks.relay.bytes", unit: "By", description: "Bytes relayed through tunnels, by direction (upstream: client to destination).");
         _connectDuration = meter.CreateHistogram(
@@ -169,6 +172,14 @@ internal sealed class SocksMetrics
         if (_rejectedConnections.Enabled)
         {
             _rejectedConnections.Add(1, new KeyValuePair<string, object?>(MetricNames.ReasonTag, MetricNames.GetRejectReasonName(reason)));
+        }
+    }
+
+    public void RequestRefused(RequestRefusalReason reason)
+    {
+        if (_refusedRequests.Enabled)
+        {
+            _refusedRequests.Add(1, new KeyValuePair<string, object?>(MetricNames.ReasonTag, MetricNames.GetRefusalReasonName(reason)));
         }
     }
 
