@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Protocol;
 using KestrelSocks.Relay.Udp;
 using KestrelSocks.Session;
@@ -74,13 +75,35 @@ internal sealed class UdpAssociateCommand
             return await session.ReplyAsync(ReplyCode.ConnectionNotAllowed);
         }
 
+        UdpAssociationSlot? userSlot = null;
+        if (session.Allowance is { } allowance && (userSlot = allowance.TryOpenUdpAssociation()) is null)
+        {
+            // The user holds their limit of associations across all their connections. As with any failure reply,
+            // a connection whose first request it is closes (RFC 1928 section 6); a further one carries on.
+            if (first)
+            {
+                await session.FailAsync(ReplyCode.ConnectionNotAllowed);
+                return false;
+            }
+
+            return await session.ReplyAsync(ReplyCode.ConnectionNotAllowed);
+        }
+
         UdpAssociation association;
         try
         {
-            association = _relay.Open(CreateSettings(session, request));
+            association = _relay.Open(CreateSettings(session, request, userSlot));
         }
-        catch (SocketException e)
+        catch (Exception e)
         {
+            // Whatever failed, the association is not the client's: its slot goes back now (releasing is once only,
+            // so one half opened and closed later cannot give it back twice).
+            userSlot?.Release();
+            if (e is not SocketException)
+            {
+                throw;
+            }
+
             session.LogConnectFailed(ReplyCode.GeneralFailure, e);
             if (first)
             {
@@ -98,7 +121,7 @@ internal sealed class UdpAssociateCommand
         return await session.ReplyAsync(ReplyCode.Succeeded, Socks5Address.FromEndPoint(announced));
     }
 
-    private static UdpAssociationSettings CreateSettings(Socks5Session session, in Socks5Request request)
+    private static UdpAssociationSettings CreateSettings(Socks5Session session, in Socks5Request request, UdpAssociationSlot? userSlot)
     {
         // DST.ADDR/DST.PORT is where the client will send from; zeros (or a name) mean "the control connection's IP,
         // port learnt from the first datagram".
@@ -113,6 +136,7 @@ internal sealed class UdpAssociateCommand
             ControlLocalAddress = session.LocalEndPoint?.Address ?? IPAddress.Loopback,
             User = session.User,
             ConnectionId = session.ConnectionId,
+            UserSlot = userSlot,
         };
     }
 }

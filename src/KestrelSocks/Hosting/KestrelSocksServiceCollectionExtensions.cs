@@ -4,6 +4,7 @@ using KestrelSocks.Commands;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Hosting;
+using KestrelSocks.Limits;
 using KestrelSocks.Relay.Udp;
 using KestrelSocks.Session;
 using KestrelSocks.Transport;
@@ -30,6 +31,7 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<SocksMetrics>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<UserStore>();
+        services.AddSingleton<UserLimits>();
         services.AddSingleton<DestinationPolicy>();
         services.AddSingleton<HappyEyeballsConnector>();
         services.AddSingleton<ConnectCommand>();

@@ -2,6 +2,7 @@ using KestrelSocks.Authentication;
 using KestrelSocks.Commands;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,7 +20,8 @@ internal sealed class SessionServices
         ConnectCommand connect,
         BindCommand bind,
         UdpAssociateCommand udpAssociate,
-        TimeProvider timeProvider)
+        TimeProvider timeProvider,
+        UserLimits userLimits)
     {
         var value = options.Value;
         AllowAnonymous = value.Authentication.AllowAnonymous;
@@ -40,6 +42,7 @@ internal sealed class SessionServices
         Bind = bind;
         UdpAssociate = udpAssociate;
         TimeProvider = timeProvider;
+        UserLimits = userLimits;
     }
 
     public bool AllowAnonymous { get; }
@@ -70,4 +73,7 @@ internal sealed class SessionServices
     public UdpAssociateCommand UdpAssociate { get; }
 
     public TimeProvider TimeProvider { get; }
+
+    /// <summary>Per-user session and association counts and bandwidth.</summary>
+    public UserLimits UserLimits { get; }
 }

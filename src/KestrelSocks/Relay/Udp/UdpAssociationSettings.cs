@@ -1,4 +1,5 @@
 using System.Net;
+using KestrelSocks.Limits;
 
 namespace KestrelSocks.Relay.Udp;
 
@@ -17,4 +18,7 @@ internal sealed class UdpAssociationSettings
     public required string User { get; init; }
 
     public required string ConnectionId { get; init; }
+
+    /// <summary>The association counted against its authenticated user's limits, and their byte buckets; null when none apply.</summary>
+    public UdpAssociationSlot? UserSlot { get; init; }
 }
