@@ -75,7 +75,7 @@ public class SocketTunnelBenchmark
         }
 
         var tunnel = new SocketTunnel(new DefaultConnectionContext(), clientFacing, upstream, earlyData: null, earlyLength: 0,
-            clientFinished: false, _pipes, TimeSpan.FromHours(1), metrics, TimeProvider.System);
+            clientFinished: false, _pipes, TimeSpan.FromHours(1), metrics, TimeProvider.System, upstreamLimit: null, downstreamLimit: null);
         _tunnel = tunnel.RunAsync();
 
         // Warm both paths once, so the first measured exchange pays no connection set-up.

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using KestrelSocks.Access;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Protocol;
 using KestrelSocks.Relay.Udp;
 using KestrelSocks.Session;
@@ -95,15 +96,32 @@ internal sealed class UdpAssociateCommand
             return await RefuseAsync(session, request, first, RequestRefusalReason.ClientAssociationLimit, ReplyCode.ConnectionNotAllowed);
         }
 
+        UdpAssociationSlot? userSlot = null;
+        if (session.Allowance is { } allowance && (userSlot = allowance.TryOpenUdpAssociation()) is null)
+        {
+            // The user holds their limit of associations across all their connections (counted and logged there).
+            session.Admission.RemoveAssociation();
+            if (first)
+            {
+                await session.FailAsync(ReplyCode.ConnectionNotAllowed);
+                return false;
+            }
+
+            return await session.ReplyAsync(ReplyCode.ConnectionNotAllowed);
+        }
+
         UdpAssociation? association;
         UdpOpenRefusal refusal;
         try
         {
-            association = _relay.TryOpen(CreateSettings(session, request), out refusal);
+            association = _relay.TryOpen(CreateSettings(session, request, userSlot), out refusal);
         }
         catch (Exception e)
         {
+            // The association is not the client's: what it was counted against goes back now (a slot is released
+            // once only, so one half opened and closed later cannot give it back twice).
             session.Admission.RemoveAssociation();
+            userSlot?.Release();
             session.LogConnectFailed(ReplyCode.GeneralFailure, e);
             if (first)
             {
@@ -117,6 +135,7 @@ internal sealed class UdpAssociateCommand
         if (association is null)
         {
             session.Admission.RemoveAssociation();
+            userSlot?.Release();
             if (refusal == UdpOpenRefusal.DescriptorBudget)
             {
                 _relay.Metrics.DescriptorsRefused(DescriptorUse.UdpAssociation);
@@ -150,7 +169,7 @@ internal sealed class UdpAssociateCommand
         return await session.ReplyAsync(reply);
     }
 
-    private static UdpAssociationSettings CreateSettings(Socks5Session session, in Socks5Request request)
+    private static UdpAssociationSettings CreateSettings(Socks5Session session, in Socks5Request request, UdpAssociationSlot? userSlot)
     {
         // DST.ADDR/DST.PORT is where the client will send from; zeros (or a name) mean "the control connection's IP,
         // port learnt from the first datagram".
@@ -168,6 +187,7 @@ internal sealed class UdpAssociateCommand
             RuleClient = session.RemoteEndPoint?.Address,
             RuleUser = SessionAccess.GetUser(session),
             RuleGroups = SessionAccess.GetGroups(session),
+            UserSlot = userSlot,
         };
     }
 }

@@ -49,6 +49,8 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             errors.Add($"{Root}:Limits:ReservedDescriptors ({limits.ReservedDescriptors}) must be less than {Root}:Limits:MaxDescriptors ({limits.MaxDescriptors}).");
         }
 
+        ValidatePerUser(errors, limits.PerUser);
+
         if (options.Connect.HappyEyeballsDelay < TimeSpan.FromMilliseconds(10) || options.Connect.HappyEyeballsDelay > TimeSpan.FromSeconds(2))
         {
             errors.Add($"{Root}:Connect:HappyEyeballsDelay must be between 00:00:00.010 and 00:00:02 (RFC 8305 recommends 00:00:00.250; got {options.Connect.HappyEyeballsDelay}).");
@@ -195,6 +197,34 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         if (authentication.FailureLogsPerSecond < 1)
         {
             errors.Add($"{Key}:FailureLogsPerSecond must be at least 1 (got {authentication.FailureLogsPerSecond}).");
+        }
+    }
+
+    private static void ValidatePerUser(List<string> errors, UserLimitsOptions perUser)
+    {
+        const string Key = $"{Root}:Limits:PerUser";
+        if (perUser.MaxSessions < 0)
+        {
+            errors.Add($"{Key}:MaxSessions must be 0 (unlimited) or a number of sessions (got {perUser.MaxSessions}).");
+        }
+
+        if (perUser.MaxUdpAssociations < 0)
+        {
+            errors.Add($"{Key}:MaxUdpAssociations must be 0 (unlimited) or a number of associations (got {perUser.MaxUdpAssociations}).");
+        }
+
+        if (perUser.Bandwidth != 0 && perUser.Bandwidth is < UserLimitsOptions.MinimumBandwidth or > UserLimitsOptions.MaximumBandwidth)
+        {
+            errors.Add($"{Key}:Bandwidth must be 0 (unlimited) or between {UserLimitsOptions.MinimumBandwidth} and {UserLimitsOptions.MaximumBandwidth} bytes per second (got {perUser.Bandwidth}).");
+        }
+
+        if (perUser.BandwidthBurst != 0 && perUser.BandwidthBurst is < UserLimitsOptions.MinimumBurst or > UserLimitsOptions.MaximumBandwidth)
+        {
+            errors.Add($"{Key}:BandwidthBurst must be 0 (a tenth of a second of Bandwidth) or between {UserLimitsOptions.MinimumBurst} (the largest UDP datagram fits) and {UserLimitsOptions.MaximumBandwidth} bytes (got {perUser.BandwidthBurst}).");
+        }
+        else if (perUser.BandwidthBurst != 0 && perUser.Bandwidth == 0)
+        {
+            errors.Add($"{Key}:BandwidthBurst is set but {Key}:Bandwidth is 0 (unlimited); set a Bandwidth or remove the burst.");
         }
     }
 

@@ -44,4 +44,7 @@ internal sealed class LimitsOptions
 
     /// <summary>At shutdown, how long established tunnels may finish before they are aborted.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Limits per authenticated user: <c>Limits:PerUser:*</c>.</summary>
+    public UserLimitsOptions PerUser { get; set; } = new();
 }

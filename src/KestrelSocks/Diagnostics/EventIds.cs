@@ -33,6 +33,10 @@ internal static class EventIds
     public const int AccessRulesReloaded = 32;
     public const int AccessRulesReloadFailed = 33;
 
+    // 40-49: per-user limits and bandwidth.
+    public const int UserSessionLimitReached = 40;
+    public const int UserUdpAssociationLimitReached = 41;
+
     // Reserved blocks while work proceeds in parallel: 14-19 limits and budget, 20-29 authentication,
     // 30-39 access rules, 40-49 per-user limits and bandwidth.
 }

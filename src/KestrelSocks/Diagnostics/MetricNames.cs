@@ -100,6 +100,7 @@ internal static class MetricNames
         UdpDropReason.Unsolicited => "unsolicited",
         UdpDropReason.InternalError => "internal_error",
         UdpDropReason.QueueDelay => "queue_delay",
+        UdpDropReason.Bandwidth => "bandwidth",
         _ => "unknown",
     };
 
@@ -129,6 +130,8 @@ internal static class MetricNames
         RequestRefusalReason.AssociationLimit => "association_limit",
         RequestRefusalReason.ClientAssociationLimit => "client_association_limit",
         RequestRefusalReason.ConnectionAssociationLimit => "connection_association_limit",
+        RequestRefusalReason.UserSessions => "user_sessions",
+        RequestRefusalReason.UserUdpAssociations => "user_udp_associations",
         _ => "unknown",
     };
 

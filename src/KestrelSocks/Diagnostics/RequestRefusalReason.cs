@@ -1,6 +1,6 @@
 namespace KestrelSocks.Diagnostics;
 
-/// <summary>Why a request was answered with a refusal because of a limit, not the destination.</summary>
+/// <summary>Why a request was answered with a refusal because of a limit, not the destination. Tagged as <c>socks.refusal_reason</c>.</summary>
 internal enum RequestRefusalReason
 {
     /// <summary>The descriptor budget has no room for the socket the request needs (REP 01).</summary>
@@ -14,4 +14,10 @@ internal enum RequestRefusalReason
 
     /// <summary>The control connection holds <c>Udp:MaxAssociationsPerConnection</c> associations (REP 02).</summary>
     ConnectionAssociationLimit,
+
+    /// <summary>The authenticated user already had Limits:PerUser:MaxSessions sessions open (REP 02).</summary>
+    UserSessions,
+
+    /// <summary>The authenticated user already held Limits:PerUser:MaxUdpAssociations UDP associations (REP 02).</summary>
+    UserUdpAssociations,
 }

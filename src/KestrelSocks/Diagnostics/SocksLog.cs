@@ -57,6 +57,14 @@ internal static partial class SocksLog
         "UDP relay loop {Loop} has been busy for {BusyMs} ms without a pause: from now on its datagrams are stamped on arrival and those older than {MaxQueueDelayMs} ms are dropped as queue_delay")]
     public static partial void UdpLoopBehind(ILogger logger, int loop, long busyMs, long maxQueueDelayMs);
 
+    [LoggerMessage(EventIds.UserSessionLimitReached, LogLevel.Warning,
+        "User {User} has {Limit} sessions open, its limit (Limits:PerUser:MaxSessions): further requests get REP 02 until one ends ({Refused} refused since the last such line)")]
+    public static partial void UserSessionLimitReached(ILogger logger, string user, int limit, long refused);
+
+    [LoggerMessage(EventIds.UserUdpAssociationLimitReached, LogLevel.Warning,
+        "User {User} holds {Limit} UDP associations, its limit (Limits:PerUser:MaxUdpAssociations): further UDP ASSOCIATE requests get REP 02 until one ends ({Refused} refused since the last such line)")]
+    public static partial void UserUdpAssociationLimitReached(ILogger logger, string user, int limit, long refused);
+
     [LoggerMessage(EventIds.SessionError, LogLevel.Error, "Session {ConnectionId}: unexpected error")]
     public static partial void SessionError(ILogger logger, string connectionId, Exception exception);
 }

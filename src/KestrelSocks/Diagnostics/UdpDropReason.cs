@@ -28,4 +28,7 @@ internal enum UdpDropReason
 
     /// <summary>Waited in the socket's queue longer than Udp:MaxQueueDelay before the relay reached it: stale, not relayed.</summary>
     QueueDelay,
+
+    /// <summary>Past its user's Limits:PerUser:Bandwidth in its direction: UDP has no back-pressure, so the excess is shed.</summary>
+    Bandwidth,
 }

@@ -4,6 +4,7 @@ using KestrelSocks.Commands;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Hosting;
+using KestrelSocks.Limits;
 using KestrelSocks.Relay.Udp;
 using KestrelSocks.Session;
 using KestrelSocks.Sockets;
@@ -35,6 +36,7 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<UserStore>());
         services.AddSingleton<Authenticator>();
         services.AddSingleton<AccessPolicy>();
+        services.AddSingleton<UserLimits>();
         services.AddSingleton<HappyEyeballsConnector>();
         services.AddSingleton<ConnectCommand>();
         services.AddSingleton<BindCommand>();

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Sockets;
 using Microsoft.AspNetCore.Connections;
 
@@ -15,13 +16,17 @@ internal sealed class PipeTunnel : Tunnel
     private const int InitialReceiveSize = 4096;
     private const int MaxReceiveSize = 64 * 1024;
 
+    // Under a bandwidth limit, the most sent upstream per move: one read can hold all the client pipe has buffered.
+    private const int MaxLimitedSend = 64 * 1024;
+
     private readonly ConnectionContext _client;
 
     // Pipe waits do not end when a socket is reset, so this tunnel cancels them itself.
     private readonly CancellationTokenSource _aborted = new();
 
-    public PipeTunnel(ConnectionContext client, Socket upstream, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider)
-        : base(upstream, idleTimeout, metrics, timeProvider)
+    public PipeTunnel(ConnectionContext client, Socket upstream, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider,
+        TokenBucket? upstreamLimit, TokenBucket? downstreamLimit)
+        : base(upstream, idleTimeout, metrics, timeProvider, upstreamLimit, downstreamLimit)
     {
         _client = client;
     }
@@ -62,6 +67,12 @@ internal sealed class PipeTunnel : Tunnel
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
+                    if (UpstreamLimit is { } limit)
+                    {
+                        // What is not sent now stays in the pipe, and the next read returns it at once.
+                        buffer = buffer.Slice(0, await TakeTokensAsync(limit, (int)Math.Min(buffer.Length, MaxLimitedSend)));
+                    }
+
                     upstreamSide = true;
                     foreach (var segment in buffer)
                     {
@@ -72,7 +83,7 @@ internal sealed class PipeTunnel : Tunnel
                 }
 
                 input.AdvanceTo(buffer.End);
-                if (result.IsCompleted)
+                if (result.IsCompleted && buffer.End.Equals(result.Buffer.End))
                 {
                     // The client has finished sending: pass its FIN on and let the other direction run to its end.
                     Upstream.Shutdown(SocketShutdown.Send);
@@ -109,8 +120,19 @@ internal sealed class PipeTunnel : Tunnel
                 }
 
                 var memory = output.GetMemory(receiveSize);
-                var received = await Upstream.ReceiveAsync(memory, SocketFlags.None, Aborted);
+                var length = memory.Length;
+                if (DownstreamLimit is { } limit)
+                {
+                    length = await TakeTokensAsync(limit, length);
+                }
+
+                var received = await Upstream.ReceiveAsync(memory[..length], SocketFlags.None, Aborted);
                 upstreamSide = false;
+                if (received < length)
+                {
+                    DownstreamLimit?.Return(length - received);
+                }
+
                 if (received == 0)
                 {
                     // The destination has finished sending: the transport sends what is buffered, then FIN.
@@ -119,8 +141,8 @@ internal sealed class PipeTunnel : Tunnel
                 }
 
                 output.Advance(received);
-                filledLastBuffer = received == memory.Length;
-                if (filledLastBuffer && receiveSize < MaxReceiveSize)
+                filledLastBuffer = received == length;
+                if (received == memory.Length && receiveSize < MaxReceiveSize)
                 {
                     receiveSize *= 2;
                 }

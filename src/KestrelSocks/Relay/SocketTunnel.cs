@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Sockets;
 using Microsoft.AspNetCore.Connections;
 
@@ -13,7 +14,9 @@ namespace KestrelSocks.Relay;
 /// so nothing else reads or writes it. Each direction waits for data with a one-byte peek, then moves what is there
 /// either through a pooled 64 KiB buffer or, on Linux with a pipe pool, with splice(2) through a pooled kernel pipe,
 /// never touching user memory. Buffers and pipes are held only while bytes flow, so an idle tunnel holds neither.
-/// Waits take no cancellation token: a failure resets both sockets, which ends every wait on them.
+/// Socket waits take no cancellation token: a failure resets both sockets, which ends every wait on them. A direction
+/// under a bandwidth limit takes tokens before each move and moves at most that many bytes, so a splice never runs
+/// ahead of the bucket by more than what it was granted.
 /// </summary>
 internal sealed class SocketTunnel : Tunnel
 {
@@ -36,8 +39,9 @@ internal sealed class SocketTunnel : Tunnel
     /// <param name="clientFinished">The client had already sent FIN before the hand-over.</param>
     /// <param name="pipes">Splice through these pipes; null copies through pooled buffers.</param>
     public SocketTunnel(ConnectionContext connection, Socket client, Socket upstream, byte[]? earlyData, int earlyLength, bool clientFinished,
-        SplicePipePool? pipes, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider)
-        : base(upstream, idleTimeout, metrics, timeProvider)
+        SplicePipePool? pipes, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider,
+        TokenBucket? upstreamLimit, TokenBucket? downstreamLimit)
+        : base(upstream, idleTimeout, metrics, timeProvider, upstreamLimit, downstreamLimit)
     {
         _connection = connection;
         _client = client;
@@ -48,10 +52,10 @@ internal sealed class SocketTunnel : Tunnel
     }
 
     protected override Task PumpUpstreamAsync() =>
-        RelayAsync(new Direction(_client, Upstream, toUpstream: true), _earlyData.AsMemory(0, _earlyLength), _clientFinished);
+        RelayAsync(new Direction(_client, Upstream, toUpstream: true, UpstreamLimit), _earlyData.AsMemory(0, _earlyLength), _clientFinished);
 
     protected override Task PumpDownstreamAsync() =>
-        RelayAsync(new Direction(Upstream, _client, toUpstream: false), ReadOnlyMemory<byte>.Empty, sourceFinished: false);
+        RelayAsync(new Direction(Upstream, _client, toUpstream: false, DownstreamLimit), ReadOnlyMemory<byte>.Empty, sourceFinished: false);
 
     protected override void AbortClient()
     {
@@ -72,11 +76,13 @@ internal sealed class SocketTunnel : Tunnel
     {
         try
         {
-            if (!first.IsEmpty)
+            while (!first.IsEmpty)
             {
+                var length = direction.Limit is { } firstLimit ? await TakeTokensAsync(firstLimit, first.Length) : first.Length;
                 direction.Writing();
-                await direction.Destination.SendAsync(first, SocketFlags.None);
-                Count(direction, first.Length);
+                await direction.Destination.SendAsync(first[..length], SocketFlags.None);
+                Count(direction, length);
+                first = first[length..];
             }
 
             var sinceYield = 0;
@@ -104,31 +110,44 @@ internal sealed class SocketTunnel : Tunnel
                     await Task.Yield();
                 }
 
+                var length = ChunkSize;
+                if (direction.Limit is { } limit)
+                {
+                    length = await TakeTokensAsync(limit, ChunkSize);
+                }
+
                 int moved;
                 if (_pipes is not null && OperatingSystem.IsLinux())
                 {
                     if (_pipes.TryRent(out var pipe))
                     {
-                        moved = await SpliceAsync(direction, _pipes, pipe);
+                        moved = await SpliceAsync(direction, _pipes, pipe, length);
                     }
                     else
                     {
                         // No descriptors for a pipe: this chunk goes through a buffer.
                         Metrics.DescriptorsRefused(DescriptorUse.SplicePipe);
-                        moved = await CopyAsync(direction);
+                        moved = await CopyAsync(direction, length);
                     }
                 }
                 else
                 {
-                    moved = await CopyAsync(direction);
+                    moved = await CopyAsync(direction, length);
                 }
+
+                if (moved < length)
+                {
+                    // Fewer bytes were there than granted: the rest of the tokens go back for the user's other moves.
+                    direction.Limit?.Return(length - Math.Max(moved, 0));
+                }
+
                 if (moved == 0)
                 {
                     break;
                 }
 
-                // A full chunk means more is likely queued: go straight to the next move.
-                skipWait = moved == ChunkSize;
+                // A full move means more is likely queued: go straight to the next one.
+                skipWait = moved == length;
                 if (moved < 0)
                 {
                     continue;
@@ -154,15 +173,15 @@ internal sealed class SocketTunnel : Tunnel
         }
     }
 
-    /// <summary>Moves one chunk through a pooled buffer: the count moved, 0 at end of stream.</summary>
+    /// <summary>Moves up to <paramref name="length"/> bytes through a pooled buffer: the count moved, 0 at end of stream.</summary>
     // Pooled builder: a move that waits for the destination would otherwise allocate its state machine every time.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<int> CopyAsync(Direction direction)
+    private static async ValueTask<int> CopyAsync(Direction direction, int length)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
-            var received = await direction.Source.ReceiveAsync(buffer.AsMemory(0, ChunkSize), SocketFlags.None);
+            var received = await direction.Source.ReceiveAsync(buffer.AsMemory(0, length), SocketFlags.None);
             if (received > 0)
             {
                 direction.Writing();
@@ -178,20 +197,20 @@ internal sealed class SocketTunnel : Tunnel
     }
 
     /// <summary>
-    /// Moves one chunk socket → pipe → socket in the kernel: the count moved, 0 at end of stream, -1 when nothing
+    /// Moves up to <paramref name="length"/> bytes socket → pipe → socket in the kernel: the count moved, 0 at end of stream, -1 when nothing
     /// was ready after all. When the destination is full, the rest is copied out of the pipe and sent
     /// asynchronously, which waits for room; the pipe goes back to the pool empty either way.
     /// </summary>
     [SupportedOSPlatform("linux")]
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes, (int Read, int Write) pipe)
+    private static async ValueTask<int> SpliceAsync(Direction direction, SplicePipePool pipes, (int Read, int Write) pipe, int length)
     {
         // Empty only once proven so: a pipe that may still hold bytes must be closed, never pooled, or another
         // tunnel would receive this one's data.
         var pipeEmpty = false;
         try
         {
-            var (moved, pending) = SpliceChunk(direction, pipe);
+            var (moved, pending) = SpliceChunk(direction, pipe, length);
             pipeEmpty = pending == 0;
             if (pending > 0)
             {
@@ -229,7 +248,7 @@ internal sealed class SocketTunnel : Tunnel
 
     /// <summary>The synchronous part of a splice: (bytes taken from the source, bytes still in the pipe).</summary>
     [SupportedOSPlatform("linux")]
-    private static (int Moved, int Pending) SpliceChunk(Direction direction, (int Read, int Write) pipe)
+    private static (int Moved, int Pending) SpliceChunk(Direction direction, (int Read, int Write) pipe, int length)
     {
         var source = direction.Source.SafeHandle;
         var destination = direction.Destination.SafeHandle;
@@ -240,7 +259,7 @@ internal sealed class SocketTunnel : Tunnel
             // Hold the handles so a concurrent close cannot recycle the descriptors mid-call.
             source.DangerousAddRef(ref sourceAdded);
             destination.DangerousAddRef(ref destinationAdded);
-            var moved = LinuxSplice.Move((int)source.DangerousGetHandle(), pipe.Write, ChunkSize);
+            var moved = LinuxSplice.Move((int)source.DangerousGetHandle(), pipe.Write, length);
             if (moved <= 0)
             {
                 return (moved, 0);
@@ -288,13 +307,16 @@ internal sealed class SocketTunnel : Tunnel
     }
 
     /// <summary>One direction of the tunnel, and which side a failure now would belong to.</summary>
-    private sealed class Direction(Socket source, Socket destination, bool toUpstream)
+    private sealed class Direction(Socket source, Socket destination, bool toUpstream, TokenBucket? limit)
     {
         public Socket Source { get; } = source;
 
         public Socket Destination { get; } = destination;
 
         public bool ToUpstream { get; } = toUpstream;
+
+        /// <summary>The user's bucket for this direction; null when unlimited.</summary>
+        public TokenBucket? Limit { get; } = limit;
 
         /// <summary>Reading blames the source; writing blames the destination.</summary>
         public bool FailingOnUpstream { get; private set; } = !toUpstream;

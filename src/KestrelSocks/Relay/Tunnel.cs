@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 
 namespace KestrelSocks.Relay;
 
@@ -10,6 +11,8 @@ namespace KestrelSocks.Relay;
 /// <item>Half-close: end of stream on one side becomes FIN on the other; the other direction flows on.</item>
 /// <item>Failure: an error or reset on either side resets both, so neither peer mistakes it for a clean end.</item>
 /// <item>Idle: no byte in either direction for the idle timeout closes the tunnel.</item>
+/// <item>Bandwidth: a direction with a bucket (its user's) moves only bytes it has tokens for, and waits for more
+/// without holding a thread; the wait ends when the tunnel fails, the idle timeout included.</item>
 /// </list>
 /// </summary>
 internal abstract class Tunnel : IDisposable
@@ -26,12 +29,24 @@ internal abstract class Tunnel : IDisposable
 
     protected SocksMetrics Metrics => _metrics;
 
-    protected Tunnel(Socket upstream, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider)
+    // Only a tunnel with a bucket waits on a timer, which a reset socket does not end: it has a source to cancel.
+    private readonly CancellationTokenSource? _tokenWait;
+
+    /// <param name="upstreamLimit">Tokens for bytes to the destination; null when unlimited.</param>
+    /// <param name="downstreamLimit">Tokens for bytes to the client; null when unlimited.</param>
+    protected Tunnel(Socket upstream, TimeSpan idleTimeout, SocksMetrics metrics, TimeProvider timeProvider,
+        TokenBucket? upstreamLimit, TokenBucket? downstreamLimit)
     {
         Upstream = upstream;
         _idleTimeout = idleTimeout;
         _metrics = metrics;
         _timeProvider = timeProvider;
+        UpstreamLimit = upstreamLimit;
+        DownstreamLimit = downstreamLimit;
+        if (upstreamLimit is not null || downstreamLimit is not null)
+        {
+            _tokenWait = new CancellationTokenSource();
+        }
     }
 
     public long BytesUp => Interlocked.Read(ref _bytesUp);
@@ -45,6 +60,10 @@ internal abstract class Tunnel : IDisposable
     public Exception? Error => _error;
 
     protected Socket Upstream { get; }
+
+    protected TokenBucket? UpstreamLimit { get; }
+
+    protected TokenBucket? DownstreamLimit { get; }
 
     public async Task<TunnelEnd> RunAsync()
     {
@@ -72,6 +91,7 @@ internal abstract class Tunnel : IDisposable
 
     public void Dispose()
     {
+        _tokenWait?.Dispose();
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
@@ -102,6 +122,13 @@ internal abstract class Tunnel : IDisposable
     {
     }
 
+    /// <summary>
+    /// Tokens for a move of up to <paramref name="wanted"/> bytes from <paramref name="limit"/>: between 1 and
+    /// <paramref name="wanted"/>, after a wait while the bucket is empty. Throws <see cref="OperationCanceledException"/>
+    /// once the tunnel has failed.
+    /// </summary>
+    protected ValueTask<int> TakeTokensAsync(TokenBucket limit, int wanted) => limit.TakeAsync(wanted, _tokenWait!.Token);
+
     protected void CountUp(long bytes)
     {
         Interlocked.Add(ref _bytesUp, bytes);
@@ -128,6 +155,14 @@ internal abstract class Tunnel : IDisposable
         OnFailing();
         Reset(Upstream);
         AbortClient();
+        try
+        {
+            // Last: a cancelled wait may run its pump's ending inline, and that should find both sides reset.
+            _tokenWait?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     protected static TunnelEnd FailedSide(bool upstreamSide) =>

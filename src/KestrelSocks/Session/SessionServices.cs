@@ -2,6 +2,7 @@ using KestrelSocks.Authentication;
 using KestrelSocks.Commands;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,7 +21,8 @@ internal sealed class SessionServices
         BindCommand bind,
         UdpAssociateCommand udpAssociate,
         SessionAdmission admission,
-        TimeProvider timeProvider)
+        TimeProvider timeProvider,
+        UserLimits userLimits)
     {
         Admission = admission;
         RefusalLog = new LogRateLimiter(timeProvider, TimeSpan.FromSeconds(1));
@@ -42,6 +44,7 @@ internal sealed class SessionServices
         Bind = bind;
         UdpAssociate = udpAssociate;
         TimeProvider = timeProvider;
+        UserLimits = userLimits;
     }
 
     public bool AllowAnonymous { get; }
@@ -76,4 +79,7 @@ internal sealed class SessionServices
     public UdpAssociateCommand UdpAssociate { get; }
 
     public TimeProvider TimeProvider { get; }
+
+    /// <summary>Per-user session and association counts and bandwidth.</summary>
+    public UserLimits UserLimits { get; }
 }

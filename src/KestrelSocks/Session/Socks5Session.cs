@@ -7,6 +7,7 @@ using KestrelSocks.Authentication;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
 using KestrelSocks.Configuration;
+using KestrelSocks.Limits;
 using KestrelSocks.Relay;
 using KestrelSocks.Sockets;
 using KestrelSocks.Transport;
@@ -30,6 +31,7 @@ internal sealed class Socks5Session
 
     // Held only from the credentials' arrival to their check, which clears them.
     private StrongBox<UsernamePasswordRequest>? _credentials;
+    private UserAllowance? _allowance;
     // The first request is the session's for its whole life (metrics, the log line), so it is parsed in place; a
     // further one (another UDP association on the same connection) gets a box of its own, rarely needed.
     private Socks5Request _request;
@@ -63,6 +65,9 @@ internal sealed class Socks5Session
     /// <summary>The authenticated user's groups; empty for anonymous sessions.</summary>
     public string[] Groups => _identity?.Groups ?? [];
 
+    /// <summary>The authenticated user's share of the per-user limits while the session runs; null for anonymous sessions or without such limits.</summary>
+    public UserAllowance? Allowance => _allowance;
+
     /// <summary>Where the client reached the proxy.</summary>
     public IPEndPoint? LocalEndPoint => _connection.LocalEndPoint as IPEndPoint;
 
@@ -77,6 +82,11 @@ internal sealed class Socks5Session
             var hasRequest = await ReadRequestAsync();
             Admission.EndHandshake();
             if (!hasRequest)
+            {
+                return;
+            }
+
+            if (_identity is not null && _services.UserLimits.Enabled && !await OpenUserSessionAsync())
             {
                 return;
             }
@@ -102,6 +112,8 @@ internal sealed class Socks5Session
         }
         finally
         {
+            _allowance?.CloseSession();
+
             // A session can end on a socket engine thread (a tunnel ends on the thread that saw its last byte, a
             // refused connect completes there): the logs, which may wait for a full console queue, and Kestrel's close
             // that follow belong on the thread pool, where a wait holds up one thread and not every socket of an engine.
@@ -235,7 +247,8 @@ internal sealed class Socks5Session
     {
         if (_services.RelayMode == RelayMode.Pipe || _connection.Features.Get<ISocketDetachFeature>() is not { } detach)
         {
-            return new PipeTunnel(_connection, upstream, _services.IdleTimeout, _services.Metrics, _services.TimeProvider);
+            return new PipeTunnel(_connection, upstream, _services.IdleTimeout, _services.Metrics, _services.TimeProvider,
+                _allowance?.Upstream, _allowance?.Downstream);
         }
 
         DetachedSocket client;
@@ -252,7 +265,7 @@ internal sealed class Socks5Session
         // Bytes the client sent right behind its request were read before the hand-over: they go first.
         var pipes = _services.RelayMode == RelayMode.Socket ? null : _services.SplicePipes;
         return new SocketTunnel(_connection, client.Socket, upstream, client.EarlyData, client.EarlyLength, client.InputEnded, pipes,
-            _services.IdleTimeout, _services.Metrics, _services.TimeProvider);
+            _services.IdleTimeout, _services.Metrics, _services.TimeProvider, _allowance?.Upstream, _allowance?.Downstream);
     }
 
     /// <summary>
@@ -294,6 +307,22 @@ internal sealed class Socks5Session
         {
             SocksLog.ConnectFailed(_services.Logger, ConnectionId, LogText.Destination(_request.Destination), MetricNames.GetReplyName(reply), exception);
         }
+    }
+
+    /// <summary>
+    /// Counts the session against its user's limit. Past it the request is refused with REP 02 (connection not allowed
+    /// by ruleset: a limit is a rule) and, as RFC 1928 section 6 asks after a failure reply, the connection closed.
+    /// </summary>
+    private async Task<bool> OpenUserSessionAsync()
+    {
+        _allowance = _services.UserLimits.TryOpenSession(User, _request.Command);
+        if (_allowance is null)
+        {
+            await FailAsync(ReplyCode.ConnectionNotAllowed);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Every command but CONNECT, which <see cref="RunAsync"/> runs itself so that only its frame lasts as long as the tunnel.</summary>

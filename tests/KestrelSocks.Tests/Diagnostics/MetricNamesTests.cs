@@ -32,6 +32,21 @@ public sealed partial class MetricNamesTests
     }
 
     [Fact]
+    public void EveryRequestRefusalReason_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<RequestRefusalReason>(), MetricNames.GetRefusalReasonName);
+        Assert.Equal("user_sessions", MetricNames.GetRefusalReasonName(RequestRefusalReason.UserSessions));
+        Assert.Equal("unknown", MetricNames.GetRefusalReasonName((RequestRefusalReason)99));
+    }
+
+    [Fact]
+    public void EveryUdpDropReason_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<UdpDropReason>(), MetricNames.GetDropReasonName);
+        Assert.Equal("bandwidth", MetricNames.GetDropReasonName(UdpDropReason.Bandwidth));
+    }
+
+    [Fact]
     public void EveryCommand_HasADistinctSnakeCaseName()
     {
         AssertDistinctSnakeCaseNames(Enum.GetValues<Socks5Command>(), command => MetricNames.GetCommandName((byte)command));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Protocol;
 
 namespace KestrelSocks.Relay.Udp;
@@ -62,7 +63,7 @@ internal sealed partial class UdpAssociation
             return;
         }
 
-        if (TryGetTarget(destination, payload, out var target))
+        if (TryGetTarget(destination, payload, out var target) && WithinBandwidth(_upstreamLimit, payload.Length))
         {
             sends.Send(OutboundSocket, payload, payload.Length, target, upstream: true, default, _relay.Metrics);
         }
@@ -95,7 +96,13 @@ internal sealed partial class UdpAssociation
             return;
         }
 
+        // The association's own traffic even when shed: a reply that is dropped still shows the flow is alive.
         sends.Active = true;
+        if (!WithinBandwidth(_downstreamLimit, length))
+        {
+            return;
+        }
+
         var start = Socks5UdpHeader.WriteBefore(slot, HeaderRoom, addressLength == 16 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, source[..addressLength], port);
         sends.Send(ClientSocket, slot[start..(HeaderRoom + length)], length, client, upstream: false, _replySource, _relay.Metrics);
     }
@@ -159,6 +166,19 @@ internal sealed partial class UdpAssociation
         {
             _relay.Policy.DatagramDenied(rule);
         }
+    }
+
+    /// <summary>Takes a datagram's payload from its user's bucket; false (dropped and counted) when the bucket cannot cover it. No bucket, no cost.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool WithinBandwidth(TokenBucket? limit, int length)
+    {
+        if (limit is null || limit.TryTake(length))
+        {
+            return true;
+        }
+
+        _relay.Metrics.UdpDropped(UdpDropReason.Bandwidth);
+        return false;
     }
 
     private IPAddress? PickAddress(IPAddress[] addresses)

@@ -38,7 +38,7 @@ internal sealed partial class UdpAssociation
             try
             {
                 var payload = item.Buffer.AsSpan(0, item.Length);
-                if (!IsClosed && TryGetTarget(item.Destination, payload, out var target))
+                if (!IsClosed && TryGetTarget(item.Destination, payload, out var target) && WithinBandwidth(_upstreamLimit, payload.Length))
                 {
                     sends.SendCopy(OutboundSocket, payload, target, upstream: true, _relay.Metrics);
                 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Protocol;
 using KestrelSocks.Sockets;
 
@@ -21,6 +22,8 @@ namespace KestrelSocks.Relay.Udp;
 /// naming the sender. Only a destination the client has sent to may answer (<see cref="DestinationTable"/>), and
 /// nothing goes to the client before it has sent from its address, so a forged request cannot aim the relay at a
 /// third party.</item>
+/// <item>A user with a bandwidth limit has each datagram's payload taken from their bucket for its direction; one
+/// the bucket cannot cover is dropped (UDP has no back-pressure to apply instead).</item>
 /// <item>Every datagram that cannot be relayed is dropped and counted by reason; none is answered.</item>
 /// </list>
 /// The engine runs all of an association's datagram work on one thread at a time; closing and sweeping may run on
@@ -35,6 +38,8 @@ internal sealed partial class UdpAssociation : IDisposable
     private readonly ClientAdmission _client;
     private readonly DestinationTable _destinations;
     private readonly byte[]? _replySource;
+    private readonly TokenBucket? _upstreamLimit;
+    private readonly TokenBucket? _downstreamLimit;
     private readonly long _started;
     private long _lastActivity;
     private long _datagramsUp;
@@ -51,6 +56,8 @@ internal sealed partial class UdpAssociation : IDisposable
         _started = relay.TimeProvider.GetTimestamp();
         _lastActivity = _started;
         _client = new ClientAdmission(settings.ClientAddress, settings.ClientPort);
+        _upstreamLimit = settings.UserSlot?.Allowance.Upstream;
+        _downstreamLimit = settings.UserSlot?.Allowance.Downstream;
 
         var clientAddress = settings.ClientAddress.Unmap();
         var relayAddress = relay.ListenAddress ?? settings.ControlLocalAddress.Unmap();
@@ -157,6 +164,7 @@ internal sealed partial class UdpAssociation : IDisposable
         OutboundSocket.Dispose();
         CloseReassembly();
         ReturnPending(reason == UdpAssociationEnd.Shutdown ? UdpDropReason.SendFailure : UdpDropReason.DnsFailure);
+        Settings.UserSlot?.Release();
         _relay.OnClosed(this, reason);
         Closed?.Invoke(this, reason);
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using KestrelSocks.Limits;
 
 namespace KestrelSocks.Relay.Udp;
 
@@ -25,4 +26,6 @@ internal sealed class UdpAssociationSettings
     public string? RuleUser { get; init; }
 
     public string[] RuleGroups { get; init; } = [];
+    /// <summary>The association counted against its authenticated user's limits, and their byte buckets; null when none apply.</summary>
+    public UdpAssociationSlot? UserSlot { get; init; }
 }
