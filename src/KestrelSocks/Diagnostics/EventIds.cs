@@ -16,6 +16,7 @@ internal static class EventIds
     public const int SocketCompletions = 11;
     public const int UdpLoopFailed = 12;
     public const int UdpLoopBehind = 13;
+    // 14-19: the descriptor budget and admission limits.
     public const int RequestRefused = 14;
     public const int DescriptorBudget = 15;
 
@@ -28,6 +29,7 @@ internal static class EventIds
     public const int ClientBlocked = 25;
     public const int HashCostDiffers = 26;
 
+    // 30-39: access rules.
     public const int AccessRequestDenied = 30;
     public const int AccessDatagramDestinationDenied = 31;
     public const int AccessRulesReloaded = 32;
@@ -36,7 +38,4 @@ internal static class EventIds
     // 40-49: per-user limits and bandwidth.
     public const int UserSessionLimitReached = 40;
     public const int UserUdpAssociationLimitReached = 41;
-
-    // Reserved blocks while work proceeds in parallel: 14-19 limits and budget, 20-29 authentication,
-    // 30-39 access rules, 40-49 per-user limits and bandwidth.
 }
