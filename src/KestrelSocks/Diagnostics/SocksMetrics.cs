@@ -93,17 +93,15 @@ internal sealed class SocksMetrics
                 new KeyValuePair<string, object?>("version", build.Version),
                 new KeyValuePair<string, object?>("commit", build.Commit)),
             description: "Always 1; its version and commit labels name the running build.");
-
-        InitializeSeries();
     }
 
     /// <summary>
     /// Writes 0 to every gauge and to every counter whose tags are a closed set, so a fresh server exports them from its
     /// first scrape: dashboards and alerts then see 0 rather than no data. Rule names are configuration, so
-    /// <c>kestrelsocks.access.denied</c> starts with its first denial. A listener must already be subscribed to the meter:
-    /// a measurement no one listens to is dropped.
+    /// <c>kestrelsocks.access.denied</c> starts with its first denial. The exporter's listener must already be
+    /// subscribed to the meter (a measurement no one listens to is dropped), so the host calls this, not the constructor.
     /// </summary>
-    private void InitializeSeries()
+    public void InitializeSeries()
     {
         _activeSessions.Add(0);
         _udpActive.Add(0);

@@ -75,11 +75,13 @@ internal static class KestrelSocksServiceCollectionExtensions
     /// </summary>
     private static void AddKestrelSocksPrometheus(this IServiceCollection services)
     {
-        // The provider subscribes first, so the zeros SocksMetrics writes at construction are exported from the first scrape.
+        // The provider subscribes to the meter first, so the zeros written here are exported from the first scrape.
         services.AddSingleton(static sp =>
         {
             _ = sp.GetRequiredService<MeterProvider>();
-            return ActivatorUtilities.CreateInstance<SocksMetrics>(sp);
+            var metrics = ActivatorUtilities.CreateInstance<SocksMetrics>(sp);
+            metrics.InitializeSeries();
+            return metrics;
         });
 
         // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES still override this default.

@@ -86,8 +86,12 @@ internal sealed class PrometheusServer : IAsyncDisposable
         try
         {
             await Eventually.AssertAsync(
-                async () => !process.HasExited && await server.IsReadyAsync(),
-                () => $"Prometheus on 127.0.0.1:{port} did not become ready (exited: {process.HasExited}). Its log:\n{server.Log}",
+                async () =>
+                {
+                    Assert.False(process.HasExited, $"Prometheus exited with code {(process.HasExited ? process.ExitCode : 0)} at start. Its log:\n{server.Log}");
+                    return await server.IsReadyAsync();
+                },
+                () => $"Prometheus on 127.0.0.1:{port} did not become ready. Its log:\n{server.Log}",
                 TestTimeouts.Long);
             return server;
         }
