@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using KestrelSocks.Diagnostics;
 using KestrelSocks.FunctionalTests.Infrastructure;
 using KestrelSocks.Protocol;
 using Xunit.Abstractions;
@@ -81,6 +82,31 @@ public sealed class MetricsTests
             () => string.Join("; ", expected
                 .Where(e => last is null || last.Sum(e.Name, e.Labels) != e.Value)
                 .Select(e => $"{e.Name}{{{string.Join(",", e.Labels)}}} is {last?.Sum(e.Name, e.Labels)}, expected {e.Value}")));
+    }
+
+    [Fact]
+    public async Task Scrape_OfAnIdleServer_HasGaugesAtZeroClosedSetCountersAtZeroAndBuildInfo()
+    {
+        await using var host = await ProxyHost.StartAsync(_output);
+
+        var scrape = await host.ScrapeMetricsAsync();
+
+        Assert.Equal(0, scrape.Require("kestrelsocks_sessions_active"));
+        Assert.Equal(0, scrape.Require("kestrelsocks_udp_associations_active"));
+        Assert.True(scrape.Require("kestrelsocks_descriptors_in_use") >= 0);
+        Assert.True(scrape.Require("kestrelsocks_descriptors_budget") > 0);
+        Assert.Equal(0, scrape.Require("kestrelsocks_connections_rejected_total", ("socks_reject_reason", "session_limit")));
+        Assert.Equal(0, scrape.Require("kestrelsocks_udp_drops_total", ("socks_drop_reason", "policy")));
+        Assert.Equal(0, scrape.Require("kestrelsocks_bind_sessions_total", ("socks_bind_result", "accepted")));
+        Assert.Equal(0, scrape.Require("kestrelsocks_bind_refused_peers_total"));
+        Assert.Equal(0, scrape.Require("kestrelsocks_auth_failures_total", ("socks_auth_failure", "failed")));
+        Assert.Equal(0, scrape.Require("kestrelsocks_handshake_failures_total", ("error_type", "timeout")));
+        Assert.Equal(
+            0,
+            scrape.Require("kestrelsocks_requests_refused_total", ("socks_command", "udp_associate"), ("socks_refusal_reason", "association_limit")));
+
+        var build = BuildInfo.Current;
+        Assert.Equal(1, scrape.Require("kestrelsocks_build_info", ("version", build.Version), ("commit", build.Commit)));
     }
 
     [Fact]

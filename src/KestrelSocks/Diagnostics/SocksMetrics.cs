@@ -11,6 +11,7 @@ namespace KestrelSocks.Diagnostics;
 internal sealed class SocksMetrics
 {
     private static readonly double[] _durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    private static readonly byte[] _commands = [(byte)Socks5Command.Connect, (byte)Socks5Command.Bind, (byte)Socks5Command.UdpAssociate];
     private static readonly double[] _sessionBuckets = [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 
     private readonly UpDownCounter<long> _activeSessions;
@@ -83,6 +84,69 @@ internal sealed class SocksMetrics
             "kestrelsocks.auth.blocks", unit: "{block}", description: "Client addresses blocked after repeated failed authentications.");
         _accessDenied = meter.CreateCounter<long>(
             "kestrelsocks.access.denied", unit: "{denial}", description: "Requests and datagrams refused by the rule set, by rule (egress-guard, self and default are reserved names), command and phase.");
+
+        var build = BuildInfo.Current;
+        meter.CreateObservableGauge(
+            "kestrelsocks.build_info",
+            () => new Measurement<long>(
+                1,
+                new KeyValuePair<string, object?>("version", build.Version),
+                new KeyValuePair<string, object?>("commit", build.Commit)),
+            description: "Always 1; its version and commit labels name the running build.");
+    }
+
+    /// <summary>
+    /// Writes 0 to every gauge and to every counter whose tags are a closed set, so a fresh server exports them from its
+    /// first scrape: dashboards and alerts then see 0 rather than no data. Rule names are configuration, so
+    /// <c>kestrelsocks.access.denied</c> starts with its first denial. The exporter's listener must already be
+    /// subscribed to the meter (a measurement no one listens to is dropped), so the host calls this, not the constructor.
+    /// </summary>
+    public void InitializeSeries()
+    {
+        _activeSessions.Add(0);
+        _udpActive.Add(0);
+        _bindPeersRefused.Add(0);
+        _authBlocks.Add(0);
+        foreach (var error in Enum.GetValues<HandshakeError>())
+        {
+            _handshakeFailures.Add(0, new KeyValuePair<string, object?>(MetricNames.ErrorTypeTag, MetricNames.GetErrorName(error)));
+        }
+
+        foreach (var reason in Enum.GetValues<ConnectionRejectReason>())
+        {
+            _rejectedConnections.Add(0, new KeyValuePair<string, object?>(MetricNames.ReasonTag, MetricNames.GetRejectReasonName(reason)));
+        }
+
+        foreach (var reason in Enum.GetValues<UdpDropReason>())
+        {
+            _udpDrops.Add(0, new KeyValuePair<string, object?>(MetricNames.DropReasonTag, MetricNames.GetDropReasonName(reason)));
+        }
+
+        foreach (var result in Enum.GetValues<BindResult>())
+        {
+            _bindResults.Add(0, new KeyValuePair<string, object?>(MetricNames.BindResultTag, MetricNames.GetBindResultName(result)));
+        }
+
+        foreach (var reason in Enum.GetValues<AuthFailureReason>())
+        {
+            _authFailures.Add(0, new KeyValuePair<string, object?>(MetricNames.AuthFailureTag, MetricNames.GetAuthFailureName(reason)));
+        }
+
+        foreach (var use in Enum.GetValues<DescriptorUse>())
+        {
+            _descriptorRefusals.Add(0, new KeyValuePair<string, object?>(MetricNames.ResourceTag, MetricNames.GetResourceName(use)));
+        }
+
+        foreach (var reason in Enum.GetValues<RequestRefusalReason>())
+        {
+            foreach (var command in _commands)
+            {
+                _requestRefusals.Add(
+                    0,
+                    new KeyValuePair<string, object?>(MetricNames.CommandTag, MetricNames.GetCommandName(command)),
+                    new KeyValuePair<string, object?>(MetricNames.RefusalReasonTag, MetricNames.GetRefusalReasonName(reason)));
+            }
+        }
     }
 
     /// <summary>On the datagram path for refused datagrams: three string tags, no allocation.</summary>

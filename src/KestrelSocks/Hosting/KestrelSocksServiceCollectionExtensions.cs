@@ -29,7 +29,6 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<KestrelSocksOptions>, KestrelSocksOptionsValidator>();
 
         services.AddMetrics();
-        services.AddSingleton<SocksMetrics>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IValidateOptions<KestrelSocksOptions>, UsersFileValidator>();
         services.AddSingleton<UserStore>();
@@ -76,11 +75,25 @@ internal static class KestrelSocksServiceCollectionExtensions
     /// </summary>
     private static void AddKestrelSocksPrometheus(this IServiceCollection services)
     {
+        // The provider subscribes to the meter first, so the zeros written here are exported from the first scrape.
+        services.AddSingleton(static sp =>
+        {
+            _ = sp.GetRequiredService<MeterProvider>();
+            var metrics = ActivatorUtilities.CreateInstance<SocksMetrics>(sp);
+            metrics.InitializeSeries();
+            return metrics;
+        });
+
         // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES still override this default.
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("kestrelsocks"))
             .WithMetrics(metrics => metrics
             .AddMeter(MetricNames.MeterName, "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
+
+            // Prometheus reserves a _count suffix for histograms and summaries: promtool rejects these three gauges as named.
+            .AddView("dotnet.assembly.count", new MetricStreamConfiguration { Name = "dotnet.assemblies" })
+            .AddView("dotnet.process.cpu.count", new MetricStreamConfiguration { Name = "dotnet.process.cpus" })
+            .AddView("dotnet.timer.count", new MetricStreamConfiguration { Name = "dotnet.timers" })
             .AddPrometheusExporter());
     }
 
