@@ -54,16 +54,17 @@ internal static class ConfigurationKeys
             return;
         }
 
-        // An empty JSON array or object arrives as a key with no value: nothing to bind, nothing wrong.
+        // An empty JSON array or object arrives as a key with no value: nothing to bind, nothing wrong. A value is
+        // ignored whether or not indexed items sit beside it (one source may give the value, another the items).
+        if (!string.IsNullOrEmpty(section.Value))
+        {
+            errors.Add(ElementType(type) is null
+                ? $"{section.Path} is a section: its value is ignored; set {section.Path}:NAME=VALUE."
+                : $"{section.Path} is a list: a value without an index is ignored; set {section.Path}:0=VALUE, {section.Path}:1=... instead.");
+        }
+
         if (!hasChildren)
         {
-            if (!string.IsNullOrEmpty(section.Value))
-            {
-                errors.Add(ElementType(type) is null
-                    ? $"{section.Path} is a section: its value is ignored; set {section.Path}:NAME=VALUE."
-                    : $"{section.Path} is a list: a value without an index is ignored; set {section.Path}:0=VALUE, {section.Path}:1=... instead.");
-            }
-
             return;
         }
 

@@ -48,6 +48,15 @@ public sealed class ConfigurationKeysTests
     }
 
     [Fact]
+    public void ListWithoutIndex_BesideIndexedItems_IsAnError()
+    {
+        // As from an environment variable KestrelSocks__Listen beside a command line --KestrelSocks:Listen:0.
+        var error = Assert.Single(Check(new() { ["KestrelSocks:Listen"] = "0.0.0.0:1080", ["KestrelSocks:Listen:0"] = "127.0.0.1:0" }));
+
+        Assert.StartsWith("KestrelSocks:Listen is a list", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ListWithNamedItem_IsAnError()
     {
         var error = Assert.Single(Check(new() { ["KestrelSocks:Listen:first"] = "127.0.0.1:1080" }));
