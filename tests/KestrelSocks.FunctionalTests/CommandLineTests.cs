@@ -144,6 +144,20 @@ public sealed partial class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task ContentRootSetByTheOperator_IsWhereAppSettingsIsRead()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_directory, "appsettings.json"), """{ "KestrelSocks": { "Limits": { "IdelTimeout": "00:00:01" } } }""");
+
+        await using var chosen = ServerProcess.StartCommand("check-config", "--contentRoot", _directory);
+        await using var missing = ServerProcess.StartCommand("check-config", "--contentRoot", Path.Combine(_directory, "absent"));
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, await chosen.WaitForExitAsync());
+        Assert.Contains("did you mean KestrelSocks:Limits:IdleTimeout?", chosen.StandardError, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.InvalidConfiguration, await missing.WaitForExitAsync());
+        Assert.Contains($"the content root {Path.Combine(_directory, "absent")} (--contentRoot", missing.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConfigFile_ThatIsMissingOrNotJson_StopsTheStartWithExitCode2()
     {
         var broken = Path.Combine(_directory, "broken.json");

@@ -30,11 +30,17 @@ public static class KestrelSocksApplication
     public const string ConfigFileKey = "config";
 
     /// <summary>
-    /// Builds the host from <paramref name="args"/>. Throws <see cref="StartupException"/> when the <c>--config</c> file
-    /// is missing or not JSON.
+    /// Builds the host from <paramref name="args"/>. Throws <see cref="StartupException"/> when the content root is
+    /// missing or the <c>--config</c> file is missing or not JSON.
     /// </summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        if (OperatorContentRoot(args) is { } root && !Directory.Exists(root))
+        {
+            throw new StartupException($"the content root {Path.GetFullPath(root)} (--contentRoot, DOTNET_CONTENTROOT or ASPNETCORE_CONTENTROOT) does not exist.",
+                ExitCodes.InvalidConfiguration);
+        }
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             Args = args,

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Sockets;
 using KestrelSocks.Configuration;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -60,6 +62,12 @@ public static class KestrelSocksCommandLine
             Console.Error.WriteLine($"KestrelSocks cannot start: {message}");
             return exitCode;
         }
+        catch (Exception e)
+        {
+            // Unhandled, the runtime would abort (exit code 134) and hide what happened from a service manager's status.
+            Console.Error.WriteLine($"KestrelSocks stopped on an unexpected error: {e}");
+            return ExitCodes.Unexpected;
+        }
     }
 
     public static string VersionLine => $"KestrelSocks {BuildInfo.Version} (commit {BuildInfo.Commit})";
@@ -89,6 +97,11 @@ public static class KestrelSocksCommandLine
             Console.Error.WriteLine($"KestrelSocks {CheckConfigName}: {message}");
             return exitCode;
         }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"KestrelSocks {CheckConfigName}: unexpected error: {e}");
+            return ExitCodes.Unexpected;
+        }
     }
 
     /// <summary>The one line (or list) for a failure the operator can fix; null for anything unforeseen, which propagates with its trace.</summary>
@@ -107,11 +120,25 @@ public static class KestrelSocksCommandLine
             case InvalidOperationException when e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase):
                 // A value the binder could not convert, such as "ten seconds" for a TimeSpan; its message names the key.
                 return (e.Message, ExitCodes.InvalidConfiguration);
-            case IOException:
+            case IOException when IsListenFailure(e):
                 return (DescribeListenFailure(e, options), ExitCodes.ListenFailed);
             default:
                 return null;
         }
+    }
+
+    /// <summary>Kestrel's bind failure wraps the socket's error (SocketTransportFactory wraps the rest the same way).</summary>
+    private static bool IsListenFailure(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException or AddressInUseException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
