@@ -57,10 +57,10 @@ public static class KestrelSocksCommandLine
             await app.RunAsync();
             return ExitCodes.Success;
         }
-        catch (Exception e) when (Describe(e, options) is var (message, exitCode))
+        catch (Exception e) when (Describe(e, options) is { } failure)
         {
-            Console.Error.WriteLine($"KestrelSocks cannot start: {message}");
-            return exitCode;
+            Console.Error.WriteLine($"KestrelSocks cannot start: {failure.Message}");
+            return failure.ExitCode;
         }
         catch (Exception e)
         {
@@ -92,10 +92,10 @@ public static class KestrelSocksCommandLine
             Console.Out.WriteLine($"OK: the configuration is valid (settings files: {string.Join(", ", SettingsFiles(app.Configuration))}).");
             return ExitCodes.Success;
         }
-        catch (Exception e) when (Describe(e, options: null) is var (message, exitCode))
+        catch (Exception e) when (Describe(e, options: null) is { } failure)
         {
-            Console.Error.WriteLine($"KestrelSocks {CheckConfigName}: {message}");
-            return exitCode;
+            Console.Error.WriteLine($"KestrelSocks {CheckConfigName}: {failure.Message}");
+            return failure.ExitCode;
         }
         catch (Exception e)
         {
@@ -104,7 +104,7 @@ public static class KestrelSocksCommandLine
         }
     }
 
-    /// <summary>The one line (or list) for a failure the operator can fix; null for anything unforeseen, which propagates with its trace.</summary>
+    /// <summary>The one line (or list) for a failure the operator can fix; null for anything unforeseen, printed whole with exit code 1.</summary>
     private static (string Message, int ExitCode)? Describe(Exception e, KestrelSocksOptions? options)
     {
         switch (e)
