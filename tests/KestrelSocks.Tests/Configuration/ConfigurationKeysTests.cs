@@ -104,6 +104,41 @@ public sealed class ConfigurationKeysTests
     }
 
     [Fact]
+    public void EverySettingOfEveryOptionsClass_IsAccepted()
+    {
+        // Walks the options classes independently of the checker: a setting it wrongly refused would stop real starts.
+        var settings = new Dictionary<string, string?>();
+        AddEverySetting(settings, KestrelSocksOptions.SectionName, typeof(KestrelSocksOptions));
+
+        Assert.True(settings.Count > 60, $"only {settings.Count} settings found");
+        Assert.Empty(Check(settings));
+    }
+
+    private static void AddEverySetting(Dictionary<string, string?> settings, string path, Type type)
+    {
+        foreach (var property in type.GetProperties().Where(static p => p.SetMethod is { IsPublic: true }))
+        {
+            var key = $"{path}:{property.Name}";
+            var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            var element = propertyType.IsArray ? propertyType.GetElementType() : propertyType.IsGenericType ? propertyType.GetGenericArguments()[0] : null;
+            if (element is not null)
+            {
+                key += ":0";
+                propertyType = element;
+            }
+
+            if (propertyType.Namespace == typeof(KestrelSocksOptions).Namespace && propertyType.IsClass)
+            {
+                AddEverySetting(settings, key, propertyType);
+            }
+            else
+            {
+                settings[key] = "1";
+            }
+        }
+    }
+
+    [Fact]
     public void EveryProblem_IsReported()
     {
         var errors = Check(new() { ["KestrelSocks:Limitz:Foo"] = "1", ["KestrelSocks:Limits:IdelTimeout"] = "1", ["KestrelSocks:Listen"] = "x" });
