@@ -94,6 +94,15 @@ public sealed partial class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task MisspeltKey_IsReported_EvenBesideAValueTheBinderCannotConvert()
+    {
+        await using var server = ServerProcess.Start("--KestrelSocks:Limits:IdelTimeout=00:00:01", "--KestrelSocks:Udp:Enabled=maybe");
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, await server.WaitForExitAsync());
+        Assert.Contains("did you mean KestrelSocks:Limits:IdleTimeout?", server.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ListInAnEnvironmentVariableWithoutAnIndex_StopsTheStart()
     {
         await using var server = ServerProcess.Start(new Dictionary<string, string?> { ["KestrelSocks__Listen"] = "0.0.0.0:1080" });

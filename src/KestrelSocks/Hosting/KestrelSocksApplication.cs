@@ -1,3 +1,4 @@
+using KestrelSocks.Configuration;
 using KestrelSocks.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -51,10 +52,32 @@ public static class KestrelSocksApplication
         builder.Services.AddKestrelSocks();
         configure?.Invoke(builder);
 
-        var app = builder.Build();
+        WebApplication app;
+        try
+        {
+            app = builder.Build();
+        }
+        catch (InvalidOperationException e) when (IsBindFailure(e))
+        {
+            // Building the host reads the options (the shutdown timeout comes from them): a value the binder cannot
+            // convert fails here, before any validator ran.
+            throw new StartupException(DescribeBindFailure(e, builder.Configuration), ExitCodes.InvalidConfiguration);
+        }
+
         MapAdminEndpoints(app);
         return app;
     }
+
+    /// <summary>A value the binder could not convert, such as "ten seconds" for a TimeSpan; its message names the key.</summary>
+    internal static bool IsBindFailure(InvalidOperationException e) => e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The binder's message, and every misspelt or unindexed key beside it: the validators that name those never ran,
+    /// and each would otherwise surface only at the next attempt.
+    /// </summary>
+    internal static string DescribeBindFailure(InvalidOperationException e, IConfiguration configuration) =>
+        e.Message + string.Concat(ConfigurationKeys.Check(configuration.GetSection(KestrelSocksOptions.SectionName), typeof(KestrelSocksOptions))
+            .Select(static k => $"{Environment.NewLine}  - {k}"));
 
     /// <summary>
     /// The content root the operator chose (<c>--contentRoot</c>, <c>DOTNET_CONTENTROOT</c>, <c>ASPNETCORE_CONTENTROOT</c>),

@@ -47,9 +47,11 @@ public static class KestrelSocksCommandLine
         }
 
         KestrelSocksOptions? options = null;
+        IConfiguration? configuration = null;
         try
         {
             var app = KestrelSocksApplication.Build(args);
+            configuration = app.Configuration;
 
             // Read before the run, which disposes the services when the start fails: a listen failure is described
             // with the settings. Reading them validates them, as the start would.
@@ -57,7 +59,7 @@ public static class KestrelSocksCommandLine
             await app.RunAsync();
             return ExitCodes.Success;
         }
-        catch (Exception e) when (Describe(e, options) is { } failure)
+        catch (Exception e) when (Describe(e, options, configuration) is { } failure)
         {
             Console.Error.WriteLine($"KestrelSocks cannot start: {failure.Message}");
             return failure.ExitCode;
@@ -82,9 +84,11 @@ public static class KestrelSocksCommandLine
             return ExitCodes.Success;
         }
 
+        IConfiguration? configuration = null;
         try
         {
             using var app = KestrelSocksApplication.Build(args);
+            configuration = app.Configuration;
 
             // ValidateOnStart's validators, run now rather than by the host's start.
             app.Services.GetService<IStartupValidator>()?.Validate();
@@ -92,7 +96,7 @@ public static class KestrelSocksCommandLine
             Console.Out.WriteLine($"OK: the configuration is valid (settings files: {string.Join(", ", SettingsFiles(app.Configuration))}).");
             return ExitCodes.Success;
         }
-        catch (Exception e) when (Describe(e, options: null) is { } failure)
+        catch (Exception e) when (Describe(e, options: null, configuration) is { } failure)
         {
             Console.Error.WriteLine($"KestrelSocks {CheckConfigName}: {failure.Message}");
             return failure.ExitCode;
@@ -105,7 +109,7 @@ public static class KestrelSocksCommandLine
     }
 
     /// <summary>The one line (or list) for a failure the operator can fix; null for anything unforeseen, printed whole with exit code 1.</summary>
-    private static (string Message, int ExitCode)? Describe(Exception e, KestrelSocksOptions? options)
+    private static (string Message, int ExitCode)? Describe(Exception e, KestrelSocksOptions? options, IConfiguration? configuration)
     {
         switch (e)
         {
@@ -117,9 +121,8 @@ public static class KestrelSocksCommandLine
             case AggregateException aggregate when aggregate.InnerExceptions.All(static i => i is OptionsValidationException):
                 return ("invalid configuration." + string.Concat(aggregate.InnerExceptions.Cast<OptionsValidationException>()
                     .SelectMany(static v => v.Failures).Select(static f => $"{Environment.NewLine}  - {f}")), ExitCodes.InvalidConfiguration);
-            case InvalidOperationException when e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase):
-                // A value the binder could not convert, such as "ten seconds" for a TimeSpan; its message names the key.
-                return (e.Message, ExitCodes.InvalidConfiguration);
+            case InvalidOperationException binding when KestrelSocksApplication.IsBindFailure(binding):
+                return (configuration is null ? e.Message : KestrelSocksApplication.DescribeBindFailure(binding, configuration), ExitCodes.InvalidConfiguration);
             case IOException when IsListenFailure(e):
                 return (DescribeListenFailure(e, options), ExitCodes.ListenFailed);
             default:
