@@ -118,10 +118,11 @@ public static class KestrelSocksApplication
         var source = new JsonConfigurationSource { Path = path, Optional = false, ReloadOnChange = true };
         source.ResolveFileProvider();
         var sources = configuration.Sources;
+        // After appsettings.{Environment}.json, so also before Development's user secrets, which are JSON too.
         var lastJson = -1;
         for (var i = 0; i < sources.Count; i++)
         {
-            if (sources[i] is JsonConfigurationSource)
+            if (sources[i] is JsonConfigurationSource { Path: { } name } && name.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase))
             {
                 lastJson = i;
             }
