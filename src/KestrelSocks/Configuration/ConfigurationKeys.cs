@@ -58,13 +58,24 @@ internal static class ConfigurationKeys
         // ignored whether or not indexed items sit beside it (one source may give the value, another the items).
         if (!string.IsNullOrEmpty(section.Value))
         {
-            errors.Add(ElementType(type) is null
+            errors.Add(ElementType(type) is null || DictionaryValueType(type) is not null
                 ? $"{section.Path} is a section: its value is ignored; set {section.Path}:NAME=VALUE."
                 : $"{section.Path} is a list: a value without an index is ignored; set {section.Path}:0=VALUE, {section.Path}:1=... instead.");
         }
 
         if (!hasChildren)
         {
+            return;
+        }
+
+        if (DictionaryValueType(type) is { } valueType)
+        {
+            // Any name is a key of a dictionary; only its values have a shape.
+            foreach (var item in section.GetChildren())
+            {
+                CheckValue(item, valueType, errors);
+            }
+
             return;
         }
 
@@ -90,6 +101,12 @@ internal static class ConfigurationKeys
     /// <summary>What the binder converts from one string: the same test it makes.</summary>
     private static bool IsScalar(Type type) =>
         type == typeof(string) || type.IsPrimitive || type.IsEnum || TypeDescriptor.GetConverter(type).CanConvertFrom(typeof(string));
+
+    private static Type? DictionaryValueType(Type type) =>
+        type.IsGenericType && type.GetGenericArguments() is [_, var value]
+            && type.GetInterfaces().Append(type).Any(static i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>))
+            ? value
+            : null;
 
     private static Type? ElementType(Type type)
     {

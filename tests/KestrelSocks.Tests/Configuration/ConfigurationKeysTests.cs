@@ -139,6 +139,20 @@ public sealed class ConfigurationKeysTests
     }
 
     [Fact]
+    public void DictionaryKeys_AreFree_AndTheirValuesAreChecked()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Sample:Named:anything:Limit"] = "1",
+            ["Sample:Named:other:Limt"] = "1",
+        }).Build();
+
+        var error = Assert.Single(ConfigurationKeys.Check(configuration.GetSection("Sample"), typeof(SampleOptions)));
+
+        Assert.Equal("Sample:Named:other:Limt is not a setting; did you mean Sample:Named:other:Limit?", error);
+    }
+
+    [Fact]
     public void EveryProblem_IsReported()
     {
         var errors = Check(new() { ["KestrelSocks:Limitz:Foo"] = "1", ["KestrelSocks:Limits:IdelTimeout"] = "1", ["KestrelSocks:Listen"] = "x" });
@@ -161,5 +175,15 @@ public sealed class ConfigurationKeysTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         return ConfigurationKeys.Check(configuration.GetSection(KestrelSocksOptions.SectionName), typeof(KestrelSocksOptions));
+    }
+
+    internal sealed class SampleOptions
+    {
+        public Dictionary<string, SampleItem> Named { get; set; } = [];
+    }
+
+    internal sealed class SampleItem
+    {
+        public int Limit { get; set; }
     }
 }
