@@ -125,6 +125,14 @@ internal sealed class AccessPolicy : IDisposable
         }
 
         Volatile.Write(ref _fingerprint, fingerprint);
+
+        // The start checks every key; a reload must too, or a misspelt or unindexed rule would silently not apply.
+        if (ConfigurationKeys.Check(section, typeof(AccessOptions)) is { Count: > 0 } keyErrors)
+        {
+            AccessLog.ReloadFailed(_logger, string.Join(" ", keyErrors));
+            return;
+        }
+
         var options = new AccessOptions();
         try
         {

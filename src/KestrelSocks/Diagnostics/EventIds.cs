@@ -38,4 +38,8 @@ internal static class EventIds
     // 40-49: per-user limits and bandwidth.
     public const int UserSessionLimitReached = 40;
     public const int UserUdpAssociationLimitReached = 41;
+
+    // 50-59: hosting, the command line and start failures.
+    public const int Started = 50;
+    public const int Stopping = 51;
 }

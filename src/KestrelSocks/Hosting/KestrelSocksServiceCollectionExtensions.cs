@@ -27,6 +27,7 @@ internal static class KestrelSocksServiceCollectionExtensions
             .BindConfiguration(KestrelSocksOptions.SectionName)
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<KestrelSocksOptions>, KestrelSocksOptionsValidator>();
+        services.AddSingleton<IValidateOptions<KestrelSocksOptions>, ConfigurationKeysValidator>();
 
         services.AddMetrics();
         services.AddSingleton(TimeProvider.System);

@@ -19,10 +19,14 @@ internal sealed class StartupReporter : IHostedService
     private readonly KestrelSocksOptions _options;
     private readonly ILogger _logger;
     private readonly DescriptorBudget _budget;
+    private readonly IHostEnvironment _environment;
     private CancellationTokenRegistration _registration;
+    private CancellationTokenRegistration _stoppingRegistration;
 
-    public StartupReporter(IHostApplicationLifetime lifetime, SocksEndPoints endPoints, IOptions<KestrelSocksOptions> options, DescriptorBudget budget, ILogger<StartupReporter> logger)
+    public StartupReporter(IHostApplicationLifetime lifetime, SocksEndPoints endPoints, IOptions<KestrelSocksOptions> options, DescriptorBudget budget,
+        IHostEnvironment environment, ILogger<StartupReporter> logger)
     {
+        _environment = environment;
         _budget = budget;
         _lifetime = lifetime;
         _endPoints = endPoints;
@@ -33,17 +37,20 @@ internal sealed class StartupReporter : IHostedService
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _registration = _lifetime.ApplicationStarted.Register(Report);
+        _stoppingRegistration = _lifetime.ApplicationStopping.Register(() => HostingLog.Stopping(_logger, _options.Limits.DrainTimeout));
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _registration.Dispose();
+        _stoppingRegistration.Dispose();
         return Task.CompletedTask;
     }
 
     private void Report()
     {
+        HostingLog.Started(_logger, BuildInfo.Version, BuildInfo.Commit, _environment.EnvironmentName, _environment.ContentRootPath);
         SocksLog.SocketCompletions(_logger,
             SocketEngineThread.InlineCompletions ? "inline on the socket engine threads" : "on the thread pool",
             SocketEngineThread.InlineCompletionsVariable, Environment.GetEnvironmentVariable(SocketEngineThread.InlineCompletionsVariable) ?? "unset");

@@ -47,6 +47,12 @@ internal sealed class SocketTransportFactory : IConnectionListenerFactory, IConn
             socket.Dispose();
             throw new AddressInUseException(e.Message, e);
         }
+        catch (SocketException e)
+        {
+            // Kestrel names the address only for an address in use; the start failure line needs it for every reason.
+            socket.Dispose();
+            throw new IOException($"Failed to bind to address {ipEndPoint}: {e.Message}", e);
+        }
         catch
         {
             socket.Dispose();

@@ -124,12 +124,15 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the executable with exactly <paramref name="arguments"/> (a command such as <c>hash-password</c>), no listener settings added.</summary>
-    public static ServerProcess StartCommand(params string[] arguments)
+    public static ServerProcess StartCommand(params string[] arguments) => StartCommandIn(AppContext.BaseDirectory, arguments);
+
+    /// <summary>As <see cref="StartCommand"/>, from <paramref name="workingDirectory"/> instead of the folder the executable is in.</summary>
+    public static ServerProcess StartCommandIn(string workingDirectory, params string[] arguments)
     {
         var directory = AppContext.BaseDirectory;
         var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            WorkingDirectory = directory,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,

@@ -74,6 +74,31 @@ public sealed class AccessPolicyTests : IDisposable
         Assert.Contains("EgressGuard", _logger.LatestRecord.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("KestrelSocks:Access:DeniedDestinations", "127.0.0.0/8", "KestrelSocks:Access:DeniedDestinations is a list")]
+    [InlineData("KestrelSocks:Access:Rules:0:Prots:0", "25", "did you mean KestrelSocks:Access:Rules:0:Ports?")]
+    public void ConfigurationReload_WithAMisspeltOrUnindexedKey_KeepsThePreviousRules(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"{Rule0}:Name"] = "first",
+            [$"{Rule0}:Action"] = "Deny",
+            [$"{Rule0}:Ports:0"] = "25",
+        }).Build();
+        var options = new KestrelSocksOptions();
+        configuration.GetSection(KestrelSocksOptions.SectionName).Bind(options);
+        using var policy = new AccessPolicy(Options.Create(options), configuration, new SocksMetrics(_meterFactory), _logger);
+        var before = policy.Rules;
+
+        // Bound as it stands, the edit would apply a rule set without the denial the operator meant to add.
+        configuration[key] = value;
+        configuration.Reload();
+
+        Assert.Same(before, policy.Rules);
+        Assert.Equal(EventIds.AccessRulesReloadFailed, _logger.LatestRecord.Id.Id);
+        Assert.Contains(expected, _logger.LatestRecord.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ConfigurationReload_OfAnotherSection_LeavesTheSnapshotAlone()
     {
