@@ -72,7 +72,7 @@ public static class KestrelSocksCommandLine
         }
     }
 
-    public static string VersionLine => $"KestrelSocks {BuildInfo.Version} (commit {BuildInfo.Commit})";
+    public static string VersionLine => $"KestrelSocks {Diagnostics.BuildInfo.Current.Version} (commit {Diagnostics.BuildInfo.Current.Commit})";
 
     /// <summary>Builds the host and runs every start-time check, without starting it: nothing listens.</summary>
     private static int CheckConfig(string[] args)

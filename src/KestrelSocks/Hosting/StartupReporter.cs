@@ -50,7 +50,7 @@ internal sealed class StartupReporter : IHostedService
 
     private void Report()
     {
-        HostingLog.Started(_logger, BuildInfo.Version, BuildInfo.Commit, _environment.EnvironmentName, _environment.ContentRootPath);
+        HostingLog.Started(_logger, BuildInfo.Current.Version, BuildInfo.Current.Commit, _environment.EnvironmentName, _environment.ContentRootPath);
         SocksLog.SocketCompletions(_logger,
             SocketEngineThread.InlineCompletions ? "inline on the socket engine threads" : "on the thread pool",
             SocketEngineThread.InlineCompletionsVariable, Environment.GetEnvironmentVariable(SocketEngineThread.InlineCompletionsVariable) ?? "unset");
