@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using KestrelSocks.FunctionalTests.Infrastructure;
+using KestrelSocks.Diagnostics;
 using KestrelSocks.Hosting;
 
 namespace KestrelSocks.FunctionalTests;
@@ -45,7 +46,7 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.Equal(0, await server.WaitForExitAsync());
         var line = server.StandardOutput.Trim();
         Assert.Matches(@"^KestrelSocks \d+\.\d+\.\d+\S* \(commit [0-9a-f]{40}\)$", line);
-        Assert.Equal($"KestrelSocks {BuildInfo.Version} (commit {BuildInfo.Commit})", line);
+        Assert.Equal($"KestrelSocks {BuildInfo.Current.Version} (commit {BuildInfo.Current.Commit})", line);
     }
 
     [Fact]
@@ -192,7 +193,7 @@ public sealed partial class CommandLineTests : IDisposable
         var lines = server.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.NotEmpty(lines);
         Assert.All(lines, line => Assert.Matches(SingleLine(), line));
-        Assert.Contains(lines, line => line.Contains($"[50] KestrelSocks {BuildInfo.Version} (commit {BuildInfo.Commit}) started", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.Contains($"[50] KestrelSocks {BuildInfo.Current.Version} (commit {BuildInfo.Current.Commit}) started", StringComparison.Ordinal));
         Assert.DoesNotContain($"http://{socks}", server.AllOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("Now listening on", server.AllOutput, StringComparison.Ordinal);
     }
@@ -210,7 +211,7 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.All(events, e => Assert.True(DateTimeOffset.TryParse(e.GetProperty("Timestamp").GetString(), out _), e.ToString()));
         var started = Assert.Single(events, static e => e.GetProperty("EventId").GetInt32() == 50);
         Assert.Equal("KestrelSocks.Hosting.StartupReporter", started.GetProperty("Category").GetString());
-        Assert.Equal(BuildInfo.Commit, started.GetProperty("State").GetProperty("Commit").GetString());
+        Assert.Equal(BuildInfo.Current.Commit, started.GetProperty("State").GetProperty("Commit").GetString());
         Assert.Contains(events, static e => e.GetProperty("Message").GetString()!.StartsWith("Listening for SOCKS5 on ", StringComparison.Ordinal));
     }
 
