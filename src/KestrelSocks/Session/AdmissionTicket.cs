@@ -11,6 +11,7 @@ internal sealed class AdmissionTicket : IDisposable
     private bool _inHandshake = true;
     private int _descriptors;
     private int _associations;
+    private int _connectionReleased;
     private bool _disposed;
 
     internal AdmissionTicket(SessionAdmission admission, SessionAdmission.ClientEntry client)
@@ -26,6 +27,19 @@ internal sealed class AdmissionTicket : IDisposable
         {
             _inHandshake = false;
             _admission.EndHandshake(_client);
+        }
+    }
+
+    /// <summary>
+    /// The transport has closed the client's socket: its descriptor goes back. Not at the session's end: a graceful
+    /// close waits up to a second for the client's FIN, and a flood of sessions that end at once would otherwise hold
+    /// that many descriptors outside the budget.
+    /// </summary>
+    public void ConnectionClosed()
+    {
+        if (Interlocked.Exchange(ref _connectionReleased, 1) == 0)
+        {
+            _admission.Budget.Return(1);
         }
     }
 

@@ -78,6 +78,7 @@ internal sealed class SessionAdmission : IDisposable
     };
 
     /// <summary>Null when admitted, with the ticket; else why not.</summary>
+    /// <remarks>The ticket holds one descriptor for the client's socket until <see cref="AdmissionTicket.ConnectionClosed"/>.</remarks>
     public ConnectionRejectReason? TryAdmit(IPAddress? client, out AdmissionTicket? ticket)
     {
         ticket = null;
@@ -133,7 +134,6 @@ internal sealed class SessionAdmission : IDisposable
             Interlocked.Decrement(ref _handshakes);
         }
 
-        Budget.Return(1);
         Release(entry, inHandshake);
         Interlocked.Decrement(ref _sessions);
     }

@@ -36,9 +36,15 @@ internal sealed class Socks5ConnectionHandler : ConnectionHandler
                     MetricNames.GetRejectReasonName(reason), admission.GetLimit(reason), suppressed);
             }
 
+            // Closed at once (RST), not gracefully: a graceful close waits a second for the client's FIN, and a flood
+            // of refused connections would hold that many descriptors, past the budget and the reserve, until the
+            // runtime itself cannot open one.
+            connection.Abort(new ConnectionAbortedException($"Refused at accept: {MetricNames.GetRejectReasonName(reason)}."));
             return;
         }
 
+        // The client's socket is closed by the transport, after the session; its descriptor goes back then.
+        connection.ConnectionClosed.Register(static state => ((AdmissionTicket)state!).ConnectionClosed(), ticket);
         using (ticket)
         {
             await new Socks5Session(connection, _services, ticket!).RunAsync();

@@ -152,8 +152,13 @@ public sealed class SessionAdmissionTests : IDisposable
         Admit(admission, _bob);
         Assert.Equal(ConnectionRejectReason.DescriptorBudget, admission.TryAdmit(IPAddress.Parse("192.0.2.3"), out _));
 
+        // The session's end gives back what it opened; the client's own socket is given back when the transport
+        // has closed it, which may be a second later.
         session.Dispose();
         session.Dispose();
+        Assert.Equal(2, budget.InUse);
+        session.ConnectionClosed();
+        session.ConnectionClosed();
         Assert.Equal(1, budget.InUse);
         Assert.Equal(1, admission.ActiveSessions);
         Assert.Equal(1, admission.ActiveHandshakes);
