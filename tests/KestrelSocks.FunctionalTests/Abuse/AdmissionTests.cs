@@ -32,9 +32,21 @@ public sealed class AdmissionTests
         var stalled = new List<SocksTestClient>();
         try
         {
+            var resetAtConnect = 0;
             for (var i = 0; i < 100; i++)
             {
-                var client = await SocksTestClient.ConnectAsync(host.SocksEndPoint, _attacker);
+                SocksTestClient client;
+                try
+                {
+                    client = await SocksTestClient.ConnectAsync(host.SocksEndPoint, _attacker);
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+                {
+                    // Refused at accept: the reset can overtake the client's own view of its connect.
+                    resetAtConnect++;
+                    continue;
+                }
+
                 stalled.Add(client);
                 await SendIgnoringResetAsync(client, [0x05]);
             }
@@ -42,7 +54,12 @@ public sealed class AdmissionTests
             await host.AssertMetricAsync(68, "kestrelsocks_connections_rejected_total", ("socks_reject_reason", "client_handshake_limit"));
 
             // Refused ones are closed without a byte; another client completes its whole handshake and tunnel.
-            await stalled[^1].AssertClosedWithoutReplyAsync();
+            Assert.InRange(resetAtConnect, 0, 68);
+            if (stalled.Count > 32)
+            {
+                await stalled[^1].AssertClosedWithoutReplyAsync();
+            }
+
             await using var served = await SocksTestClient.OpenTunnelAsync(host.SocksEndPoint, echo.EndPoint);
             await ConnectTests.AssertEchoesAsync(served, "served"u8.ToArray());
 
@@ -75,11 +92,7 @@ public sealed class AdmissionTests
                 Assert.Equal(ReplyCode.Succeeded, (await client.RequestAsync(Socks5Command.Connect, Socks5Address.FromEndPoint(echo.EndPoint))).Reply);
             }
 
-            await using (var fourth = await SocksTestClient.ConnectAsync(host.SocksEndPoint, _attacker))
-            {
-                await SendIgnoringResetAsync(fourth, SocksTestClient.Greeting(AuthMethod.NoAuthentication));
-                await fourth.AssertClosedWithoutReplyAsync();
-            }
+            await SocksTestClient.AssertRefusedAtAcceptAsync(host.SocksEndPoint, _attacker);
 
             await host.AssertMetricAsync(1, "kestrelsocks_connections_rejected_total", ("socks_reject_reason", "client_session_limit"));
             await using var other = await SocksTestClient.OpenTunnelAsync(host.SocksEndPoint, echo.EndPoint);

@@ -173,6 +173,37 @@ internal sealed class SocksTestClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Asserts that a new connection is refused at accept: reset, either at connect (the reset can overtake the
+    /// client's own view of its connect) or after it, with no byte of reply to a greeting.
+    /// </summary>
+    public static async Task AssertRefusedAtAcceptAsync(IPEndPoint proxy, IPAddress? source = null)
+    {
+        SocksTestClient client;
+        try
+        {
+            client = await ConnectAsync(proxy, source);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return;
+        }
+
+        await using (client)
+        {
+            try
+            {
+                await client.SendAsync(Greeting(AuthMethod.NoAuthentication));
+            }
+            catch (SocketException)
+            {
+                // Reset before the bytes left.
+            }
+
+            await client.AssertClosedWithoutReplyAsync();
+        }
+    }
+
     /// <summary>Asserts that the server closes the connection without sending one more byte.</summary>
     public async Task AssertClosedWithoutReplyAsync(TimeSpan? timeout = null)
     {
