@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.Configuration;
+using KestrelSocks.Sockets;
 
 namespace KestrelSocks.Authentication;
 
@@ -25,7 +25,7 @@ internal sealed class AuthenticationThrottle
     private readonly TimeSpan _failureWindow;
     private readonly int _maxTracked;
     private readonly Lock _lock = new();
-    private readonly Dictionary<UInt128, LinkedListNode<Entry>> _entries = [];
+    private readonly Dictionary<ClientKey, LinkedListNode<Entry>> _entries = [];
 
     // Least recently failed first.
     private readonly LinkedList<Entry> _order = new();
@@ -149,28 +149,7 @@ internal sealed class AuthenticationThrottle
     }
 
     /// <summary>The address as the throttle counts it: IPv4 (also IPv4-mapped IPv6) whole, other IPv6 by its /64.</summary>
-    internal static UInt128 GetKey(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        if (address.AddressFamily == AddressFamily.InterNetwork)
-        {
-            // In the ::ffff:0:0/96 block, where no /64 of a real IPv6 client falls.
-            bytes.Clear();
-            bytes[10] = 0xFF;
-            bytes[11] = 0xFF;
-            address.TryWriteBytes(bytes[12..], out _);
-            return BinaryPrimitives.ReadUInt128BigEndian(bytes);
-        }
-
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return BinaryPrimitives.ReadUInt128BigEndian(bytes);
-    }
+    internal static ClientKey GetKey(IPAddress address) => ClientKey.From(address);
 
     /// <summary>The address as logged for a block: the IPv4 address, or the IPv6 /64 the block covers.</summary>
     internal static string Describe(IPAddress address)
@@ -200,7 +179,7 @@ internal sealed class AuthenticationThrottle
         return delay < _maxFailureDelay ? delay : _maxFailureDelay;
     }
 
-    private bool TryGetCurrent(UInt128 key, DateTimeOffset now, out Entry entry)
+    private bool TryGetCurrent(ClientKey key, DateTimeOffset now, out Entry entry)
     {
         if (!_entries.TryGetValue(key, out var node))
         {
@@ -245,12 +224,12 @@ internal sealed class AuthenticationThrottle
 
     private sealed class Entry
     {
-        public Entry(UInt128 key)
+        public Entry(ClientKey key)
         {
             Key = key;
         }
 
-        public UInt128 Key { get; }
+        public ClientKey Key { get; }
 
         public int Failures { get; set; }
 

@@ -2,11 +2,11 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace KestrelSocks.Session;
+namespace KestrelSocks.Sockets;
 
 /// <summary>
-/// Who a per-client limit counts against: an IPv4 address, or the /64 of an IPv6 one (a single subscriber is
-/// typically given a whole /64, and would otherwise have 2^64 addresses to spread over).
+/// Who a per-client limit or throttle counts against: an IPv4 address (IPv4-mapped ones too), or the /64 of an IPv6
+/// one (a single subscriber is typically given a whole /64, and would otherwise have 2^64 addresses to spread over).
 /// </summary>
 internal readonly record struct ClientKey(ulong High, ulong Low)
 {
