@@ -20,7 +20,7 @@ internal sealed class Authenticator : IDisposable
     private readonly SocksMetrics _metrics;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly FailureLogLimiter _logLimiter;
+    private readonly LogRateLimiter _logLimiter;
     private readonly SemaphoreSlim _verifications;
 
     public Authenticator(IOptions<KestrelSocksOptions> options, UserStore users, SocksMetrics metrics, TimeProvider timeProvider, ILogger<Authenticator> logger)
@@ -31,7 +31,7 @@ internal sealed class Authenticator : IDisposable
         _metrics = metrics;
         _timeProvider = timeProvider;
         _logger = logger;
-        _logLimiter = new FailureLogLimiter(authentication.FailureLogsPerSecond, timeProvider);
+        _logLimiter = new LogRateLimiter(timeProvider, TimeSpan.FromSeconds(1), authentication.FailureLogsPerSecond);
         MaxConcurrentVerifications = authentication.MaxConcurrentVerifications > 0
             ? authentication.MaxConcurrentVerifications
             : Math.Max(1, Environment.ProcessorCount / 2);
@@ -119,7 +119,7 @@ internal sealed class Authenticator : IDisposable
         {
             if (suppressed > 0)
             {
-                AuthenticationLog.AuthenticationFailuresNotLogged(_logger, suppressed, _logLimiter.LinesPerSecond);
+                AuthenticationLog.AuthenticationFailuresNotLogged(_logger, suppressed, _logLimiter.LinesPerInterval);
             }
 
             AuthenticationLog.AuthenticationFailed(_logger, LogText.Escape(credentials.Value.Username), client?.ToString() ?? "-",

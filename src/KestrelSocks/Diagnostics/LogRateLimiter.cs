@@ -1,37 +1,54 @@
 namespace KestrelSocks.Diagnostics;
 
 /// <summary>
-/// Lets one log line through per interval and counts the rest, so a flood of refusals (every one of them an
-/// attacker's choice) costs a line a second, not a line per connection. The line that gets through reports how many
-/// were suppressed before it. Lock-free: refusals arrive on many threads at once.
+/// Lets a few log lines through per interval and counts the rest, so a flood of refusals or failed logins (every one
+/// of them an attacker's choice) costs a few lines a second, not a line per connection. The first line of each
+/// interval reports how many were suppressed before it. Taken once per refused connection or failed login, never per
+/// byte or datagram, so a lock is cheap here.
 /// </summary>
 internal sealed class LogRateLimiter
 {
     private readonly TimeProvider _timeProvider;
     private readonly long _intervalTicks;
-    private long _nextAllowed;
+    private readonly Lock _lock = new();
+    private long _windowStart;
+    private int _written;
     private long _suppressed;
 
-    public LogRateLimiter(TimeProvider timeProvider, TimeSpan interval)
+    public LogRateLimiter(TimeProvider timeProvider, TimeSpan interval, int linesPerInterval = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(linesPerInterval, 1);
         _timeProvider = timeProvider;
         _intervalTicks = (long)(interval.TotalSeconds * timeProvider.TimestampFrequency);
-        _nextAllowed = long.MinValue;
+        LinesPerInterval = linesPerInterval;
+        _windowStart = timeProvider.GetTimestamp();
     }
+
+    public int LinesPerInterval { get; }
 
     /// <summary>True when this event may be logged; <paramref name="suppressed"/> is how many were not since the last one that was.</summary>
     public bool TryAcquire(out long suppressed)
     {
         var now = _timeProvider.GetTimestamp();
-        var next = Volatile.Read(ref _nextAllowed);
-        if (now >= next && Interlocked.CompareExchange(ref _nextAllowed, now + _intervalTicks, next) == next)
+        lock (_lock)
         {
-            suppressed = Interlocked.Exchange(ref _suppressed, 0);
+            if (now - _windowStart >= _intervalTicks)
+            {
+                _windowStart = now;
+                _written = 0;
+            }
+
+            if (_written >= LinesPerInterval)
+            {
+                _suppressed++;
+                suppressed = 0;
+                return false;
+            }
+
+            _written++;
+            suppressed = _suppressed;
+            _suppressed = 0;
             return true;
         }
-
-        Interlocked.Increment(ref _suppressed);
-        suppressed = 0;
-        return false;
     }
 }

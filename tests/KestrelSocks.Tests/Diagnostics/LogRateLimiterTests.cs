@@ -50,4 +50,27 @@ public class LogRateLimiterTests
         Assert.True(limiter.TryAcquire(out var suppressed));
         Assert.Equal(9_999, suppressed);
     }
+
+    [Fact]
+    public void SeveralLinesPerInterval_TheRestHeldBackAndCountedInTheNextLine()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new LogRateLimiter(time, TimeSpan.FromSeconds(1), linesPerInterval: 2);
+
+        Assert.True(limiter.TryAcquire(out var suppressed));
+        Assert.Equal(0, suppressed);
+        Assert.True(limiter.TryAcquire(out _));
+        Assert.False(limiter.TryAcquire(out _));
+        Assert.False(limiter.TryAcquire(out _));
+        Assert.False(limiter.TryAcquire(out _));
+
+        time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.False(limiter.TryAcquire(out _));
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(limiter.TryAcquire(out suppressed));
+        Assert.Equal(4, suppressed);
+        Assert.True(limiter.TryAcquire(out suppressed));
+        Assert.Equal(0, suppressed);
+    }
 }
