@@ -232,6 +232,20 @@ public sealed partial class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task SharedUdpPortInUse_NamesTheSetting_WithExitCode3()
+    {
+        using var occupant = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
+        occupant.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+        var port = ((IPEndPoint)occupant.LocalEndPoint!).Port;
+        await using var server = ServerProcess.Start("--KestrelSocks:Udp:Mode=Shared", $"--KestrelSocks:Udp:SharedPort={port}");
+
+        Assert.Equal(ExitCodes.ListenFailed, await server.WaitForExitAsync());
+        Assert.Equal($"KestrelSocks cannot start: cannot listen for SOCKS5 UDP on [::]:{port} (KestrelSocks:Udp:SharedPort): Address already in use.",
+            server.StandardError.Trim());
+        Assert.DoesNotContain("   at ", server.AllOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AdminAddressInUse_NamesTheAdminSetting()
     {
         using var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

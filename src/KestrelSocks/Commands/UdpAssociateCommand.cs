@@ -141,7 +141,12 @@ internal sealed class UdpAssociateCommand
                 _relay.Metrics.DescriptorsRefused(DescriptorUse.UdpAssociation);
             }
 
-            var reason = refusal == UdpOpenRefusal.DescriptorBudget ? RequestRefusalReason.DescriptorBudget : RequestRefusalReason.AssociationLimit;
+            var reason = refusal switch
+            {
+                UdpOpenRefusal.DescriptorBudget => RequestRefusalReason.DescriptorBudget,
+                UdpOpenRefusal.ClientEndPointInUse => RequestRefusalReason.ClientEndPointInUse,
+                _ => RequestRefusalReason.AssociationLimit,
+            };
             return await RefuseAsync(session, request, first, reason, ReplyCode.GeneralFailure);
         }
 

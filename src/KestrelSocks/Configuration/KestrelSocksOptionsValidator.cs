@@ -272,6 +272,27 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             errors.Add($"{Key}:Engine is EventLoop, which needs Linux (epoll, recvmmsg, sendmmsg); use Auto or Portable.");
         }
 
+        if (!Enum.IsDefined(udp.Mode))
+        {
+            errors.Add($"{Key}:Mode must be PerAssociation or Shared (got {udp.Mode}).");
+        }
+        else if (udp.Mode == UdpMode.Shared)
+        {
+            if (udp.SharedPort is < 0 or > 65535)
+            {
+                errors.Add($"{Key}:SharedPort must be a port between 1 and 65535, or 0 for one the system picks at start (got {udp.SharedPort}).");
+            }
+
+            if (!OperatingSystem.IsLinux() || udp.Engine == UdpEngineMode.Portable)
+            {
+                errors.Add($"{Key}:Mode is Shared, which needs the Linux relay loops ({Key}:Engine Auto or EventLoop, on Linux).");
+            }
+        }
+        else if (udp.SharedPort != 0)
+        {
+            errors.Add($"{Key}:SharedPort is set but {Key}:Mode is PerAssociation; set {Key}:Mode to Shared, or remove {Key}:SharedPort.");
+        }
+
         if (udp.MaxQueueDelay != TimeSpan.Zero && (udp.MaxQueueDelay < TimeSpan.FromMilliseconds(1) || udp.MaxQueueDelay > TimeSpan.FromSeconds(10)))
         {
             errors.Add($"{Key}:MaxQueueDelay must be 00:00:00 (off) or between 00:00:00.001 and 00:00:10 (got {udp.MaxQueueDelay}).");

@@ -6,6 +6,20 @@ internal sealed class UdpOptions
     /// <summary>Off answers UDP ASSOCIATE with REP 07 (command not supported).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Whether each association has a port of its own or all share <see cref="SharedPort"/>. Per-association ports
+    /// are the default: they need nothing published beyond a range, spread over every relay loop from the first
+    /// datagram, and a client that does not declare its port is told apart by the port it was given. Shared is for
+    /// a container or a balancer, where publishing a port per association cannot scale.
+    /// </summary>
+    public UdpMode Mode { get; set; } = UdpMode.PerAssociation;
+
+    /// <summary>
+    /// The one UDP port every association's client sends to in <see cref="UdpMode.Shared"/> mode; 0 takes a free
+    /// port at start (logged, and announced in every reply), for a proxy that nothing has to be published for.
+    /// </summary>
+    public int SharedPort { get; set; }
+
     /// <summary>The local IP address relay sockets bind; empty means the address the client reached the proxy on.</summary>
     public string ListenAddress { get; set; } = "";
 

@@ -42,4 +42,8 @@ internal static class EventIds
     // 50-59: hosting, the command line and start failures.
     public const int Started = 50;
     public const int Stopping = 51;
+
+    // 70-74: the shared UDP port.
+    public const int UdpSharedPortBound = 70;
+    public const int UdpSharedPortUnsteered = 71;
 }

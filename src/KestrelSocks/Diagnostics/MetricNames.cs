@@ -132,6 +132,7 @@ internal static class MetricNames
         RequestRefusalReason.ConnectionAssociationLimit => "connection_association_limit",
         RequestRefusalReason.UserSessions => "user_sessions",
         RequestRefusalReason.UserUdpAssociations => "user_udp_associations",
+        RequestRefusalReason.ClientEndPointInUse => "client_endpoint_in_use",
         _ => "unknown",
     };
 

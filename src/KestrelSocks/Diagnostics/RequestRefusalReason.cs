@@ -20,4 +20,7 @@ internal enum RequestRefusalReason
 
     /// <summary>The authenticated user already held Limits:PerUser:MaxUdpAssociations UDP associations (REP 02).</summary>
     UserUdpAssociations,
+
+    /// <summary>On the shared UDP port, another association holds the address and port the client declared (REP 01).</summary>
+    ClientEndPointInUse,
 }

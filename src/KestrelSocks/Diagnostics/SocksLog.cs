@@ -57,6 +57,14 @@ internal static partial class SocksLog
         "UDP relay loop {Loop} has been busy for {BusyMs} ms without a pause: from now on its datagrams are stamped on arrival and those older than {MaxQueueDelayMs} ms are dropped as queue_delay")]
     public static partial void UdpLoopBehind(ILogger logger, int loop, long busyMs, long maxQueueDelayMs);
 
+    [LoggerMessage(EventIds.UdpSharedPortBound, LogLevel.Information,
+        "UDP shared port {Port}: every association's client sends there (Udp:Mode=Shared), {Sockets} relay sockets steered by client port")]
+    public static partial void UdpSharedPortBound(ILogger logger, int port, int sockets);
+
+    [LoggerMessage(EventIds.UdpSharedPortUnsteered, LogLevel.Warning,
+        "UDP shared port {Port}: the kernel cannot steer datagrams among {Loops} relay loops ({Error}); one loop carries every shared-port association")]
+    public static partial void UdpSharedPortUnsteered(ILogger logger, int port, int loops, System.Net.Sockets.SocketError error);
+
     [LoggerMessage(EventIds.UserSessionLimitReached, LogLevel.Warning,
         "User {User} has {Limit} sessions open, its limit (Limits:PerUser:MaxSessions): further requests get REP 02 until one ends ({Refused} refused since the last such line)")]
     public static partial void UserSessionLimitReached(ILogger logger, string user, int limit, long refused);

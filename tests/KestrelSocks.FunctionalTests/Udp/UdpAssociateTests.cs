@@ -16,12 +16,12 @@ public abstract class UdpAssociateTests
 {
     private readonly ITestOutputHelper _output;
 
-    private readonly string _engine;
+    private readonly UdpRelaySetup _setup;
 
-    protected UdpAssociateTests(ITestOutputHelper output, string engine)
+    protected UdpAssociateTests(ITestOutputHelper output, UdpRelaySetup setup)
     {
         _output = output;
-        _engine = engine;
+        _setup = setup;
     }
 
     [Theory]
@@ -189,7 +189,7 @@ public abstract class UdpAssociateTests
     }
 
     [Fact]
-    public async Task SeveralAssociationsOnOneControlConnection_EachHasItsOwnRelayPortAndWorks()
+    public async Task SeveralAssociationsOnOneControlConnection_EachHasItsOwnRelayEndPointAndWorks()
     {
         await using var host = await StartHostAsync();
         await using var echo = UdpEchoServer.Start();
@@ -202,10 +202,11 @@ public abstract class UdpAssociateTests
                 associations.Add(await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback));
             }
 
-            Assert.Equal(5, associations.Select(a => a.RelayEndPoint.Port).Distinct().Count());
+            // A port each, or all on the one shared port, where the client's own address and port tell them apart.
+            Assert.Equal(_setup.SharedPort ? 1 : 5, associations.Select(a => a.RelayEndPoint.Port).Distinct().Count());
             await host.AssertMetricAsync(5, "kestrelsocks_udp_associations_active");
 
-            // Each relay port serves its own client only, in any order.
+            // Each association serves its own client only, in any order.
             for (var i = associations.Count - 1; i >= 0; i--)
             {
                 await associations[i].EchoAsync(echo.EndPoint, Encoding.ASCII.GetBytes($"association {i}"));
@@ -282,13 +283,16 @@ public abstract class UdpAssociateTests
     private static byte[] PayloadFor(IPEndPoint destination, int round) =>
         Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{destination.Port} round {round}"));
 
-    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    /// <summary>The real host, with the UDP relay setup this class runs on (the last setting wins).</summary>
     private Task<ProxyHost> StartHostAsync(params string[] settings) =>
-        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+        ProxyHost.StartAsync(_output, [.. settings, .. _setup.Settings]);
 
     /// <summary>Every test above on the Linux relay loops (the default there).</summary>
-    public sealed class EventLoop(ITestOutputHelper output) : UdpAssociateTests(output, "EventLoop");
+    public sealed class EventLoop(ITestOutputHelper output) : UdpAssociateTests(output, UdpRelaySetup.EventLoop);
 
     /// <summary>Every test above on the portable engine.</summary>
-    public sealed class Portable(ITestOutputHelper output) : UdpAssociateTests(output, "Portable");
+    public sealed class Portable(ITestOutputHelper output) : UdpAssociateTests(output, UdpRelaySetup.Portable);
+
+    /// <summary>Every test above on one shared port (<c>Udp:Mode=Shared</c>).</summary>
+    public sealed class SharedPort(ITestOutputHelper output) : UdpAssociateTests(output, UdpRelaySetup.Shared);
 }

@@ -23,12 +23,12 @@ public abstract class UdpConcurrencyTests
 
     private readonly ITestOutputHelper _output;
 
-    private readonly string _engine;
+    private readonly UdpRelaySetup _setup;
 
-    protected UdpConcurrencyTests(ITestOutputHelper output, string engine)
+    protected UdpConcurrencyTests(ITestOutputHelper output, UdpRelaySetup setup)
     {
         _output = output;
-        _engine = engine;
+        _setup = setup;
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public abstract class UdpConcurrencyTests
                 }
             })).WaitAsync(TestTimeouts.Long);
 
-            Assert.Equal(Associations, flows.Select(f => f.Association.RelayEndPoint.Port).Distinct().Count());
+            Assert.Equal(_setup.SharedPort ? 1 : Associations, flows.Select(f => f.Association.RelayEndPoint.Port).Distinct().Count());
             await host.AssertMetricAsync(Associations, "kestrelsocks_udp_associations_active");
 
             var stopwatch = Stopwatch.StartNew();
@@ -136,13 +136,16 @@ public abstract class UdpConcurrencyTests
         }
     }
 
-    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    /// <summary>The real host, with the UDP relay setup this class runs on (the last setting wins).</summary>
     private Task<ProxyHost> StartHostAsync(params string[] settings) =>
-        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+        ProxyHost.StartAsync(_output, [.. settings, .. _setup.Settings]);
 
     /// <summary>Every test above on the Linux relay loops (the default there).</summary>
-    public sealed class EventLoop(ITestOutputHelper output) : UdpConcurrencyTests(output, "EventLoop");
+    public sealed class EventLoop(ITestOutputHelper output) : UdpConcurrencyTests(output, UdpRelaySetup.EventLoop);
 
     /// <summary>Every test above on the portable engine.</summary>
-    public sealed class Portable(ITestOutputHelper output) : UdpConcurrencyTests(output, "Portable");
+    public sealed class Portable(ITestOutputHelper output) : UdpConcurrencyTests(output, UdpRelaySetup.Portable);
+
+    /// <summary>Every test above on one shared port (<c>Udp:Mode=Shared</c>).</summary>
+    public sealed class SharedPort(ITestOutputHelper output) : UdpConcurrencyTests(output, UdpRelaySetup.Shared);
 }

@@ -15,12 +15,12 @@ public abstract class UdpDropTests
 {
     private readonly ITestOutputHelper _output;
 
-    private readonly string _engine;
+    private readonly UdpRelaySetup _setup;
 
-    protected UdpDropTests(ITestOutputHelper output, string engine)
+    protected UdpDropTests(ITestOutputHelper output, UdpRelaySetup setup)
     {
         _output = output;
-        _engine = engine;
+        _setup = setup;
     }
 
     [Theory]
@@ -133,13 +133,16 @@ public abstract class UdpDropTests
         return socket;
     }
 
-    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    /// <summary>The real host, with the UDP relay setup this class runs on (the last setting wins).</summary>
     private Task<ProxyHost> StartHostAsync(params string[] settings) =>
-        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+        ProxyHost.StartAsync(_output, [.. settings, .. _setup.Settings]);
 
     /// <summary>Every test above on the Linux relay loops (the default there).</summary>
-    public sealed class EventLoop(ITestOutputHelper output) : UdpDropTests(output, "EventLoop");
+    public sealed class EventLoop(ITestOutputHelper output) : UdpDropTests(output, UdpRelaySetup.EventLoop);
 
     /// <summary>Every test above on the portable engine.</summary>
-    public sealed class Portable(ITestOutputHelper output) : UdpDropTests(output, "Portable");
+    public sealed class Portable(ITestOutputHelper output) : UdpDropTests(output, UdpRelaySetup.Portable);
+
+    /// <summary>Every test above on one shared port (<c>Udp:Mode=Shared</c>).</summary>
+    public sealed class SharedPort(ITestOutputHelper output) : UdpDropTests(output, UdpRelaySetup.Shared);
 }

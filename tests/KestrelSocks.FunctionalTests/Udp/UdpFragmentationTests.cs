@@ -14,12 +14,12 @@ public abstract class UdpFragmentationTests
 {
     private readonly ITestOutputHelper _output;
 
-    private readonly string _engine;
+    private readonly UdpRelaySetup _setup;
 
-    protected UdpFragmentationTests(ITestOutputHelper output, string engine)
+    protected UdpFragmentationTests(ITestOutputHelper output, UdpRelaySetup setup)
     {
         _output = output;
-        _engine = engine;
+        _setup = setup;
     }
 
     [Theory]
@@ -104,13 +104,16 @@ public abstract class UdpFragmentationTests
 
     private static byte[][] Pieces(params string[] pieces) => [.. pieces.Select(p => Encoding.ASCII.GetBytes(p))];
 
-    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    /// <summary>The real host, with the UDP relay setup this class runs on (the last setting wins).</summary>
     private Task<ProxyHost> StartHostAsync(params string[] settings) =>
-        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+        ProxyHost.StartAsync(_output, [.. settings, .. _setup.Settings]);
 
     /// <summary>Every test above on the Linux relay loops (the default there).</summary>
-    public sealed class EventLoop(ITestOutputHelper output) : UdpFragmentationTests(output, "EventLoop");
+    public sealed class EventLoop(ITestOutputHelper output) : UdpFragmentationTests(output, UdpRelaySetup.EventLoop);
 
     /// <summary>Every test above on the portable engine.</summary>
-    public sealed class Portable(ITestOutputHelper output) : UdpFragmentationTests(output, "Portable");
+    public sealed class Portable(ITestOutputHelper output) : UdpFragmentationTests(output, UdpRelaySetup.Portable);
+
+    /// <summary>Every test above on one shared port (<c>Udp:Mode=Shared</c>).</summary>
+    public sealed class SharedPort(ITestOutputHelper output) : UdpFragmentationTests(output, UdpRelaySetup.Shared);
 }

@@ -17,12 +17,12 @@ public abstract class UdpLifetimeTests
 {
     private readonly ITestOutputHelper _output;
 
-    private readonly string _engine;
+    private readonly UdpRelaySetup _setup;
 
-    protected UdpLifetimeTests(ITestOutputHelper output, string engine)
+    protected UdpLifetimeTests(ITestOutputHelper output, UdpRelaySetup setup)
     {
         _output = output;
-        _engine = engine;
+        _setup = setup;
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public abstract class UdpLifetimeTests
 
         await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
         await host.AssertMetricAsync(1, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "control_closed"));
-        await AssertRelayPortClosedAsync(association, echo);
+        await AssertAssociationGoneAsync(host, association, echo);
         await AssertEventArgsReturnedAsync(host);
     }
 
@@ -61,7 +61,7 @@ public abstract class UdpLifetimeTests
         Assert.True(lastActivity.Elapsed >= TimeSpan.FromMilliseconds(900), $"Closed {lastActivity.Elapsed} after the last datagram, before the 1 s idle timeout.");
         await host.AssertMetricAsync(1, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout"));
         await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
-        await AssertRelayPortClosedAsync(association, echo);
+        await AssertAssociationGoneAsync(host, association, echo);
         await AssertEventArgsReturnedAsync(host);
     }
 
@@ -87,13 +87,35 @@ public abstract class UdpLifetimeTests
         await host.AssertMetricAsync(1, "kestrelsocks_udp_associations_active");
         await busy.EchoAsync(echo.EndPoint, "still here"u8.ToArray());
         Assert.False(control.Socket.Poll(0, SelectMode.SelectRead), "The control connection was closed while an association was still active.");
-        await AssertRelayPortClosedAsync(quiet, echo);
+        await AssertAssociationGoneAsync(host, quiet, echo);
 
         // Now the busy one falls silent too, and the control connection goes with it.
         var end = await control.ReadUntilClosedAsync();
         Assert.Empty(end.Data);
         await host.AssertMetricAsync(2, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout"));
         await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
+    }
+
+    /// <summary>
+    /// Proves the association is gone: its relay port is closed, or on the shared port, which stays open for the
+    /// others, its client is a stranger now, whose datagram is dropped as from a wrong source and never answered.
+    /// </summary>
+    private async Task AssertAssociationGoneAsync(ProxyHost host, UdpAssociationClient association, UdpEchoServer echo)
+    {
+        if (!_setup.SharedPort)
+        {
+            await AssertRelayPortClosedAsync(association, echo);
+            return;
+        }
+
+        var wrongSource = ("socks_drop_reason", "wrong_source");
+        var before = (await host.ScrapeMetricsAsync()).Require("kestrelsocks_udp_drops_total", wrongSource);
+        var deliveredBefore = echo.Received.Count;
+        await association.SendAsync(echo.EndPoint, "after the end"u8);
+
+        await host.AssertMetricAsync(before + 1, "kestrelsocks_udp_drops_total", wrongSource);
+        Assert.Equal(0, association.Socket.Available);
+        Assert.Equal(deliveredBefore, echo.Received.Count);
     }
 
     /// <summary>
@@ -124,13 +146,16 @@ public abstract class UdpLifetimeTests
         await Eventually.AssertAsync(() => pool.Outstanding == 0, () => $"{pool.Outstanding} readiness event args were never returned to the pool.");
     }
 
-    /// <summary>The real host, with the UDP engine this class runs on (the last setting wins).</summary>
+    /// <summary>The real host, with the UDP relay setup this class runs on (the last setting wins).</summary>
     private Task<ProxyHost> StartHostAsync(params string[] settings) =>
-        ProxyHost.StartAsync(_output, [.. settings, $"--KestrelSocks:Udp:Engine={_engine}"]);
+        ProxyHost.StartAsync(_output, [.. settings, .. _setup.Settings]);
 
     /// <summary>Every test above on the Linux relay loops (the default there).</summary>
-    public sealed class EventLoop(ITestOutputHelper output) : UdpLifetimeTests(output, "EventLoop");
+    public sealed class EventLoop(ITestOutputHelper output) : UdpLifetimeTests(output, UdpRelaySetup.EventLoop);
 
     /// <summary>Every test above on the portable engine.</summary>
-    public sealed class Portable(ITestOutputHelper output) : UdpLifetimeTests(output, "Portable");
+    public sealed class Portable(ITestOutputHelper output) : UdpLifetimeTests(output, UdpRelaySetup.Portable);
+
+    /// <summary>Every test above on one shared port (<c>Udp:Mode=Shared</c>).</summary>
+    public sealed class SharedPort(ITestOutputHelper output) : UdpLifetimeTests(output, UdpRelaySetup.Shared);
 }

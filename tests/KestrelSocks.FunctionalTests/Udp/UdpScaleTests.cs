@@ -40,15 +40,44 @@ public sealed class UdpScaleTests
         await RunAsync();
     }
 
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private async Task RunAsync()
+    /// <summary>
+    /// The same on the shared port: every association's client sends to one port, so each needs a client endpoint of
+    /// its own. Declared ports need no socket behind them; every 100th is a real socket that relays both ways.
+    /// </summary>
+    [Fact]
+    public async Task TenThousandAssociationsOnTheSharedPort_OneDescriptorEach_AndAllReturnedWhenTheControlConnectionsClose()
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        await RunAsync(UdpRelaySetup.Shared.Settings);
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private async Task RunAsync(params string[] setup)
+    {
+        var shared = setup.Length > 0;
         await using var host = await ProxyHost.StartAsync(
-            _output, [$"--KestrelSocks:Udp:MaxAssociationsPerConnection={AssociationsPerConnection}", .. ProxyHost.ManyClientsFromOneAddress], configure: null);
+            _output, [$"--KestrelSocks:Udp:MaxAssociationsPerConnection={AssociationsPerConnection}", .. ProxyHost.ManyClientsFromOneAddress, .. setup], configure: null);
         await using var echo = UdpEchoServer.Start();
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var declared = Socks5Address.FromEndPoint((IPEndPoint)client.LocalEndPoint!);
+        var clients = new Dictionary<int, Socket>();
+        for (var i = 0; i < Associations; i += 100)
+        {
+            clients[i] = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            clients[i].Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            if (!shared)
+            {
+                // One client socket serves every association when each has a relay port of its own.
+                break;
+            }
+        }
+
+        // On the shared port a client endpoint each: a real socket's, or one below the ephemeral range no socket here holds.
+        Socks5Address Declared(int i) => Socks5Address.FromEndPoint(!shared ? (IPEndPoint)clients[0].LocalEndPoint!
+            : clients.TryGetValue(i, out var socket) ? (IPEndPoint)socket.LocalEndPoint! : new IPEndPoint(IPAddress.Loopback, 10_000 + i));
+        Socket ClientFor(int i) => shared ? clients[i] : clients[0];
         var relay = host.App.Services.GetRequiredService<UdpRelay>();
 
         // Warm up first: one association both ways and one scrape load the code (and keep the scrape's connection)
@@ -72,18 +101,18 @@ public sealed class UdpScaleTests
                 controls.Add(control);
                 for (var a = 0; a < AssociationsPerConnection; a++)
                 {
-                    var reply = await control.RequestAsync(Socks5Command.UdpAssociate, declared);
+                    var reply = await control.RequestAsync(Socks5Command.UdpAssociate, Declared(relays.Count));
                     Assert.Equal(ReplyCode.Succeeded, reply.Reply);
                     relays.Add(new IPEndPoint(reply.BoundAddress.ToIPAddress(), reply.BoundAddress.Port));
                 }
             }
 
             await host.AssertMetricAsync(Associations, "kestrelsocks_udp_associations_active");
-            Assert.Equal(Associations, relays.Distinct().Count());
+            Assert.Equal(shared ? 1 : Associations, relays.Distinct().Count());
             Assert.Equal(Associations, relay.Engine.Attached);
 
-            // One socket per association; besides them only the two ends of each control connection and what the
-            // host opened meanwhile for itself (a scrape's connection, say).
+            // One socket per association (its own port, or its outbound socket beside the shared port); besides them
+            // only the two ends of each control connection and what the host opened meanwhile (a scrape's connection).
             var opened = FileDescriptors.Sockets() - baseline;
             Assert.InRange(opened, Associations, Associations + (2 * ControlConnections) + 32);
 
@@ -93,6 +122,7 @@ public sealed class UdpScaleTests
             for (var i = 0; i < Associations; i += 100)
             {
                 var payload = BitConverter.GetBytes(i);
+                var client = ClientFor(i);
                 await client.SendToAsync(UdpAssociationClient.Datagram(Socks5Address.FromEndPoint(echo.EndPoint), payload), SocketFlags.None, relays[i], timeout.Token);
                 var result = await client.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
                 Assert.Equal(relays[i], (IPEndPoint)result.RemoteEndPoint);
@@ -104,6 +134,11 @@ public sealed class UdpScaleTests
             foreach (var control in controls)
             {
                 await control.DisposeAsync();
+            }
+
+            foreach (var client in clients.Values)
+            {
+                client.Dispose();
             }
         }
 

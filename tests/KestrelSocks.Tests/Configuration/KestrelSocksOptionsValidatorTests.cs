@@ -64,6 +64,11 @@ public sealed class KestrelSocksOptionsValidatorTests
         { "receive-buffer-too-large", "KestrelSocks:Transport:ReceiveBufferSize" },
         { "max-buffered-below-receive-buffer", "KestrelSocks:Transport:MaxBufferedBytes" },
         { "udp-engine-unknown", "KestrelSocks:Udp:Engine" },
+        { "udp-mode-unknown", "KestrelSocks:Udp:Mode" },
+        { "udp-shared-port-negative", "KestrelSocks:Udp:SharedPort" },
+        { "udp-shared-port-too-large", "KestrelSocks:Udp:SharedPort" },
+        { "udp-shared-port-without-shared-mode", "KestrelSocks:Udp:SharedPort" },
+        { "udp-shared-mode-on-portable-engine", "KestrelSocks:Udp:Mode" },
         { "udp-event-loop-threads-negative", "KestrelSocks:Udp:EventLoopThreads" },
         { "udp-event-loop-threads-too-many", "KestrelSocks:Udp:EventLoopThreads" },
         { "udp-max-queue-delay-too-short", "KestrelSocks:Udp:MaxQueueDelay" },
@@ -423,6 +428,24 @@ public sealed class KestrelSocksOptionsValidatorTests
                 break;
             case "udp-engine-unknown":
                 options.Udp.Engine = (UdpEngineMode)42;
+                break;
+            case "udp-mode-unknown":
+                options.Udp.Mode = (UdpMode)42;
+                break;
+            case "udp-shared-port-negative":
+                options.Udp.Mode = UdpMode.Shared;
+                options.Udp.SharedPort = -1;
+                break;
+            case "udp-shared-port-too-large":
+                options.Udp.Mode = UdpMode.Shared;
+                options.Udp.SharedPort = 65536;
+                break;
+            case "udp-shared-port-without-shared-mode":
+                options.Udp.SharedPort = 1080;
+                break;
+            case "udp-shared-mode-on-portable-engine":
+                options.Udp.Mode = UdpMode.Shared;
+                options.Udp.Engine = UdpEngineMode.Portable;
                 break;
             case "udp-event-loop-threads-negative":
                 options.Udp.EventLoopThreads = -1;

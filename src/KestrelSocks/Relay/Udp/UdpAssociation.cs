@@ -41,6 +41,9 @@ internal sealed partial class UdpAssociation : IDisposable
     private readonly TokenBucket? _upstreamLimit;
     private readonly TokenBucket? _downstreamLimit;
     private readonly long _started;
+    private Socket _clientSocket;
+    private StrongBox<SharedClientKey>? _sharedKey;
+    private object? _engineState;
     private long _lastActivity;
     private long _datagramsUp;
     private long _bytesUp;
@@ -70,7 +73,28 @@ internal sealed partial class UdpAssociation : IDisposable
         }
 
         var dualMode = Socket.OSSupportsIPv6;
-        if (relay.Engine.SetsSourceAddress && relay.ListenAddress is null && dualMode)
+        if (relay.SharedPort is { } shared)
+        {
+            // The client side is the shared port's socket for the client's port, known when the port is (until then
+            // the association is not on any loop, and the first socket only stands in). Outbound is its own socket,
+            // so that each destination's replies come back to exactly this association.
+            UsesSharedPort = true;
+            _clientSocket = shared.SocketAt(settings.ClientPort == 0 ? 0 : shared.IndexFor(settings.ClientPort));
+            OutboundSocket = CreateSocket(dualMode ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
+            try
+            {
+                OutboundSocket.Bind(new IPEndPoint(dualMode ? IPAddress.IPv6Any : IPAddress.Any, 0));
+            }
+            catch
+            {
+                OutboundSocket.Dispose();
+                throw;
+            }
+
+            _replySource = shared.IsWildcard && _clientSocket.AddressFamily == AddressFamily.InterNetworkV6 ? relayAddress.MapToIPv6().GetAddressBytes() : null;
+            RelayEndPoint = new IPEndPoint(relay.ListenAddress ?? relayAddress, shared.Port);
+        }
+        else if (relay.Engine.SetsSourceAddress && relay.ListenAddress is null && dualMode)
         {
             var socket = CreateSocket(AddressFamily.InterNetworkV6);
             try
@@ -83,28 +107,28 @@ internal sealed partial class UdpAssociation : IDisposable
                 throw;
             }
 
-            ClientSocket = socket;
+            _clientSocket = socket;
             OutboundSocket = socket;
             _replySource = relayAddress.MapToIPv6().GetAddressBytes();
             RelayEndPoint = new IPEndPoint(relayAddress, ((IPEndPoint)socket.LocalEndPoint!).Port);
         }
         else
         {
-            ClientSocket = CreateSocket(relayAddress.AddressFamily);
+            _clientSocket = CreateSocket(relayAddress.AddressFamily);
             OutboundSocket = CreateSocket(dualMode ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
             try
             {
-                PortRangeBinder.Bind(ClientSocket, relayAddress, relay.Options.PortRangeStart, relay.Options.PortRangeEnd);
+                PortRangeBinder.Bind(_clientSocket, relayAddress, relay.Options.PortRangeStart, relay.Options.PortRangeEnd);
                 OutboundSocket.Bind(new IPEndPoint(dualMode ? IPAddress.IPv6Any : IPAddress.Any, 0));
             }
             catch
             {
-                ClientSocket.Dispose();
+                _clientSocket.Dispose();
                 OutboundSocket.Dispose();
                 throw;
             }
 
-            RelayEndPoint = (IPEndPoint)ClientSocket.LocalEndPoint!;
+            RelayEndPoint = (IPEndPoint)_clientSocket.LocalEndPoint!;
         }
 
         _destinations = new DestinationTable(relay.Policy, OutboundSocket.AddressFamily == AddressFamily.InterNetworkV6,
@@ -121,7 +145,20 @@ internal sealed partial class UdpAssociation : IDisposable
     public IPEndPoint RelayEndPoint { get; }
 
     /// <summary>The socket the client's datagrams arrive on and its replies leave from.</summary>
-    public Socket ClientSocket { get; }
+    public Socket ClientSocket => Volatile.Read(ref _clientSocket);
+
+    /// <summary>The client side is the shared port (<c>Udp:Mode=Shared</c>): <see cref="ClientSocket"/> is not the association's own.</summary>
+    public bool UsesSharedPort { get; }
+
+    /// <summary>On the shared port: the client's address and port once known (declared, or learnt from its first datagram).</summary>
+    public SharedClientKey? SharedKey
+    {
+        get => Volatile.Read(ref _sharedKey)?.Value;
+        set => Volatile.Write(ref _sharedKey, value is { } key ? new StrongBox<SharedClientKey>(key) : null);
+    }
+
+    /// <summary>Descriptors the association holds: its own sockets.</summary>
+    public int Descriptors => SharesOneSocket || UsesSharedPort ? 1 : 2;
 
     /// <summary>The socket datagrams to destinations leave from and their replies arrive on; <see cref="ClientSocket"/> itself when one serves both.</summary>
     public Socket OutboundSocket { get; }
@@ -130,7 +167,14 @@ internal sealed partial class UdpAssociation : IDisposable
     public bool SharesOneSocket => ReferenceEquals(ClientSocket, OutboundSocket);
 
     /// <summary>The engine's own per-association state.</summary>
-    public object? EngineState { get; set; }
+    public object? EngineState
+    {
+        get => Volatile.Read(ref _engineState);
+        set => Volatile.Write(ref _engineState, value);
+    }
+
+    /// <summary>Clears <see cref="EngineState"/> if it is still <paramref name="expected"/>: of two threads detaching, one does.</summary>
+    public bool TryClearEngineState(object expected) => ReferenceEquals(Interlocked.CompareExchange(ref _engineState, null, expected), expected);
 
     /// <summary>For an engine that drains from more than one thread: held around every drain of this association.</summary>
     public Lock Gate { get; } = new();
@@ -152,6 +196,9 @@ internal sealed partial class UdpAssociation : IDisposable
 
     public void Start() => _relay.Engine.Attach(this);
 
+    /// <summary>On the shared port: the client's port is now known, and with it the socket its datagrams arrive on.</summary>
+    public void UseSharedSocket(Socket socket) => Volatile.Write(ref _clientSocket, socket);
+
     public void Close(UdpAssociationEnd reason)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
@@ -159,14 +206,31 @@ internal sealed partial class UdpAssociation : IDisposable
             return;
         }
 
+        _relay.SharedPort?.Remove(this);
         _relay.Engine.Detach(this);
-        ClientSocket.Dispose();
+        if (!UsesSharedPort)
+        {
+            ClientSocket.Dispose();
+        }
+
         OutboundSocket.Dispose();
         CloseReassembly();
         ReturnPending(reason == UdpAssociationEnd.Shutdown ? UdpDropReason.SendFailure : UdpDropReason.DnsFailure);
         Settings.UserSlot?.Release();
         _relay.OnClosed(this, reason);
         Closed?.Invoke(this, reason);
+    }
+
+    /// <summary>Closes the sockets of an association that never started; nothing was counted for it yet.</summary>
+    public void Discard()
+    {
+        Volatile.Write(ref _closed, 1);
+        if (!UsesSharedPort)
+        {
+            ClientSocket.Dispose();
+        }
+
+        OutboundSocket.Dispose();
     }
 
     /// <summary>The owner lets go: the same as its control connection closing.</summary>
@@ -210,25 +274,5 @@ internal sealed partial class UdpAssociation : IDisposable
         traffic.Add(tally.UpstreamDatagrams, tally.UpstreamBytes, tally.DownstreamDatagrams, tally.DownstreamBytes);
     }
 
-    private Socket CreateSocket(AddressFamily family)
-    {
-        var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
-        if (family == AddressFamily.InterNetworkV6 && Socket.OSSupportsIPv4)
-        {
-            socket.DualMode = true;
-        }
-
-        socket.Blocking = false;
-        try
-        {
-            socket.ReceiveBufferSize = _relay.Options.SocketReceiveBufferSize;
-            socket.SendBufferSize = _relay.Options.SocketSendBufferSize;
-        }
-        catch (SocketException)
-        {
-            // The kernel caps buffer sizes; what it grants is the best available.
-        }
-
-        return socket;
-    }
+    private Socket CreateSocket(AddressFamily family) => RelaySockets.Create(family, _relay.Options);
 }

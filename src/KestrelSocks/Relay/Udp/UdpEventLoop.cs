@@ -22,7 +22,7 @@ namespace KestrelSocks.Relay.Udp;
 /// </para>
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class UdpEventLoop : IDisposable
+internal sealed partial class UdpEventLoop : IDisposable
 {
     public const int RoundsPerTurn = 4;
     private const int MaxEvents = 256;
@@ -53,7 +53,8 @@ internal sealed class UdpEventLoop : IDisposable
     /// <param name="maxQueueDelay">Datagrams that waited longer in their socket's queue are dropped; zero keeps them all.</param>
     /// <param name="metrics">Where drops are counted; the loop's relayed datagrams are totals of its own there.</param>
     /// <param name="logger">For the loop's own failures.</param>
-    public UdpEventLoop(int index, TimeSpan maxQueueDelay, SocksMetrics metrics, ILogger logger)
+    /// <param name="shared">The shared UDP port, whose socket <paramref name="index"/> this loop drains; null in per-association mode.</param>
+    public UdpEventLoop(int index, TimeSpan maxQueueDelay, SocksMetrics metrics, ILogger logger, SharedUdpPort? shared = null)
     {
         _index = index;
         _maxQueueDelay = (long)maxQueueDelay.TotalNanoseconds;
@@ -61,6 +62,13 @@ internal sealed class UdpEventLoop : IDisposable
         _metrics = metrics;
         _traffic = metrics.CreateUdpTraffic();
         _logger = logger;
+        if (shared is not null && index < shared.SocketCount)
+        {
+            _shared = shared;
+            _sharedSocket = shared.SocketAt(index);
+            Register(_sharedSocket, SharedData);
+        }
+
         _thread = new Thread(Run) { IsBackground = true, Name = $"UDP relay {index}" };
         _thread.UnsafeStart();
     }
@@ -91,8 +99,13 @@ internal sealed class UdpEventLoop : IDisposable
         Interlocked.Increment(ref _attached);
         try
         {
-            // Readiness data: the slot, and which of the association's sockets (0 client, 1 outbound).
-            Register(association.ClientSocket, (ulong)slot << 1);
+            // Readiness data: the slot, and which of the association's sockets (0 client, 1 outbound). A shared
+            // port's socket is the loop's own, registered once.
+            if (!association.UsesSharedPort)
+            {
+                Register(association.ClientSocket, (ulong)slot << 1);
+            }
+
             if (!association.SharesOneSocket)
             {
                 Register(association.OutboundSocket, ((ulong)slot << 1) | 1);
@@ -107,13 +120,16 @@ internal sealed class UdpEventLoop : IDisposable
 
     public void Detach(UdpAssociation association)
     {
-        if (association.EngineState is not LoopSlot { Loop: var loop, Slot: var slot } || loop != this)
+        if (association.EngineState is not LoopSlot { Loop: var loop, Slot: var slot } state || loop != this || !association.TryClearEngineState(state))
         {
             return;
         }
 
-        association.EngineState = null;
-        Unregister(association.ClientSocket);
+        if (!association.UsesSharedPort)
+        {
+            Unregister(association.ClientSocket);
+        }
+
         if (!association.SharesOneSocket)
         {
             Unregister(association.OutboundSocket);
@@ -216,6 +232,12 @@ internal sealed class UdpEventLoop : IDisposable
                     continue;
                 }
 
+                if (data == SharedData)
+                {
+                    DrainShared(now);
+                    continue;
+                }
+
                 var slot = (int)(data >> 1);
                 if (slot >= slots.Length || Volatile.Read(ref slots[slot]) is not { IsClosed: false } association)
                 {
@@ -271,6 +293,11 @@ internal sealed class UdpEventLoop : IDisposable
     private void StartStamping()
     {
         Interlocked.Exchange(ref _stamping, 1);
+        if (_sharedSocket is not null)
+        {
+            UdpBatch.StampArrivals(_sharedSocket);
+        }
+
         foreach (var association in Volatile.Read(ref _slots))
         {
             if (association is null)
@@ -280,7 +307,11 @@ internal sealed class UdpEventLoop : IDisposable
 
             try
             {
-                UdpBatch.StampArrivals(association.ClientSocket);
+                if (!association.UsesSharedPort)
+                {
+                    UdpBatch.StampArrivals(association.ClientSocket);
+                }
+
                 if (!association.SharesOneSocket)
                 {
                     UdpBatch.StampArrivals(association.OutboundSocket);

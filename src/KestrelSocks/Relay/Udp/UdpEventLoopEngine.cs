@@ -12,13 +12,15 @@ namespace KestrelSocks.Relay.Udp;
 internal sealed class UdpEventLoopEngine : IUdpEngine
 {
     private readonly UdpEventLoop[] _loops;
+    private readonly SharedUdpPort? _shared;
 
-    public UdpEventLoopEngine(int loops, TimeSpan maxQueueDelay, SocksMetrics metrics, ILogger logger)
+    public UdpEventLoopEngine(int loops, TimeSpan maxQueueDelay, SocksMetrics metrics, ILogger logger, SharedUdpPort? shared = null)
     {
+        _shared = shared;
         _loops = new UdpEventLoop[loops];
         for (var i = 0; i < loops; i++)
         {
-            _loops[i] = new UdpEventLoop(i, maxQueueDelay, metrics, logger);
+            _loops[i] = new UdpEventLoop(i, maxQueueDelay, metrics, logger, shared);
         }
     }
 
@@ -28,6 +30,18 @@ internal sealed class UdpEventLoopEngine : IUdpEngine
 
     public void Attach(UdpAssociation association)
     {
+        if (association.UsesSharedPort && _shared is { } shared)
+        {
+            // The loop whose shared socket the client's datagrams are steered to. A client whose port is not yet
+            // known is placed by the loop that learns it, from its first datagram.
+            if (association.Settings.ClientPort != 0)
+            {
+                _loops[shared.IndexFor(association.Settings.ClientPort)].Attach(association);
+            }
+
+            return;
+        }
+
         var least = _loops[0];
         for (var i = 1; i < _loops.Length; i++)
         {

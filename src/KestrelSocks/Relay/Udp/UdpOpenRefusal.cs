@@ -10,4 +10,7 @@ internal enum UdpOpenRefusal
 
     /// <summary>The descriptor budget has no room for the association's sockets.</summary>
     DescriptorBudget,
+
+    /// <summary>On the shared port, another association holds the client's declared address and port.</summary>
+    ClientEndPointInUse,
 }

@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
 using KestrelSocks.Access;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Hosting;
 using KestrelSocks.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -41,7 +44,8 @@ internal sealed class UdpRelay : IHostedService, IDisposable
         ReassemblyTimeoutTicks = (long)(Options.ReassemblyTimeout.TotalSeconds * timeProvider.TimestampFrequency);
         EventArgsPool = new UdpEventArgsPool(maxPooled: 4096);
         Dns = new UdpDnsCache(timeProvider, Options.DnsCacheTtl);
-        Engine = CreateEngine(Options, metrics, EventArgsPool, logger);
+        Engine = CreateEngine(Options, ListenAddress, metrics, EventArgsPool, logger, out var shared);
+        SharedPort = shared;
     }
 
     public UdpOptions Options { get; }
@@ -77,6 +81,9 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     /// <summary>How associations' sockets are drained, chosen once.</summary>
     public IUdpEngine Engine { get; }
 
+    /// <summary>The one port every association's client sends to, in <c>Udp:Mode=Shared</c>; null otherwise.</summary>
+    public SharedUdpPort? SharedPort { get; }
+
     /// <summary>
     /// Opens an association and starts relaying; null, with the reason, when the server's association limit or the
     /// descriptor budget has no room for it. Throws <see cref="System.Net.Sockets.SocketException"/> when its sockets
@@ -111,7 +118,16 @@ internal sealed class UdpRelay : IHostedService, IDisposable
             throw;
         }
 
-        if (association.SharesOneSocket)
+        if (SharedPort is { } shared && !shared.TryAdd(association))
+        {
+            association.Discard();
+            Budget.Return(2);
+            Interlocked.Decrement(ref _open);
+            refusal = UdpOpenRefusal.ClientEndPointInUse;
+            return null;
+        }
+
+        if (association.Descriptors == 1)
         {
             Budget.Return(1);
         }
@@ -166,13 +182,14 @@ internal sealed class UdpRelay : IHostedService, IDisposable
     {
         _sweeper?.Dispose();
         Engine.Dispose();
+        SharedPort?.Dispose();
         EventArgsPool.Dispose();
     }
 
     internal void OnClosed(UdpAssociation association, UdpAssociationEnd reason)
     {
         _associations.TryRemove(association.Id, out _);
-        Budget.Return(association.SharesOneSocket ? 1 : 2);
+        Budget.Return(association.Descriptors);
         Interlocked.Decrement(ref _open);
         var age = association.Age;
         Metrics.UdpAssociationEnded(reason, age);
@@ -187,15 +204,46 @@ internal sealed class UdpRelay : IHostedService, IDisposable
         SocksLog.UdpDatagramFailed(_logger, association.Id, exception);
     }
 
-    private static IUdpEngine CreateEngine(UdpOptions options, SocksMetrics metrics, UdpEventArgsPool pool, ILogger logger)
+    private static IUdpEngine CreateEngine(UdpOptions options, IPAddress? listenAddress, SocksMetrics metrics, UdpEventArgsPool pool, ILogger logger,
+        out SharedUdpPort? shared)
     {
+        shared = null;
         if (OperatingSystem.IsLinux() && options.Engine != UdpEngineMode.Portable)
         {
             var loops = options.EventLoopThreads > 0 ? options.EventLoopThreads : Environment.ProcessorCount;
-            return new UdpEventLoopEngine(loops, options.MaxQueueDelay, metrics, logger);
+            if (options.Mode == UdpMode.Shared)
+            {
+                shared = BindSharedPort(options, listenAddress, loops, logger);
+            }
+
+            return new UdpEventLoopEngine(loops, options.MaxQueueDelay, metrics, logger, shared);
         }
 
+        // The validator refuses Shared mode without the relay loops.
         return new UdpPortableEngine(pool, metrics);
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static SharedUdpPort BindSharedPort(UdpOptions options, IPAddress? listenAddress, int loops, ILogger logger)
+    {
+        SharedUdpPort shared;
+        try
+        {
+            shared = SharedUdpPort.Bind(options, listenAddress, loops, out var steeringFailure);
+            if (steeringFailure is not null)
+            {
+                SocksLog.UdpSharedPortUnsteered(logger, shared.Port, loops, steeringFailure.SocketErrorCode);
+            }
+        }
+        catch (SocketException e)
+        {
+            var endPoint = new IPEndPoint(listenAddress ?? (Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any), options.SharedPort);
+            throw new StartupException($"cannot listen for SOCKS5 UDP on {endPoint} (KestrelSocks:Udp:SharedPort): {e.Message}.",
+                ExitCodes.ListenFailed);
+        }
+
+        SocksLog.UdpSharedPortBound(logger, shared.Port, shared.SocketCount);
+        return shared;
     }
 
     private void Sweep()
