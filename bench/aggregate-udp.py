@@ -16,8 +16,10 @@ import statistics
 import sys
 
 LOSS_FREE_PCT = 0.1
-SERVER_ORDER = ["direct", "kestrelsocks", "hev", "dante"]
-SERVER_NAMES = {"direct": "direct", "kestrelsocks": "KestrelSocks", "hev": "hev", "dante": "Dante"}
+SERVER_ORDER = ["direct", "kestrelsocks", "kestrelsocks-shared", "hev", "dante"]
+SERVER_NAMES = {"direct": "direct", "kestrelsocks": "KestrelSocks", "kestrelsocks-shared": "KestrelSocks (shared port)",
+                "hev": "hev", "dante": "Dante"}
+KS_SERVERS = ("kestrelsocks", "kestrelsocks-shared")
 METRICS = [
     "delivered_rate", "loss_pct", "rtt_p50_us", "rtt_p99_us", "rtt_max_us", "server_cpu_us_per_dgram",
     "dgrams_per_server_cpu_second", "server_ctx_switches_per_dgram", "generator_cpu_us_per_dgram", "sent", "received",
@@ -179,7 +181,7 @@ def write_md(rows, args):
                 notes(r)))
         lines.append("")
 
-        ks_layouts = [l for (s, l) in group_layouts if s == "kestrelsocks"]
+        ks_layouts = [(s, l) for (s, l) in group_layouts if s in KS_SERVERS]
         others = [s for s in ("hev", "dante") if any(sv == s for (sv, _) in group_layouts)]
         if ks_layouts and others:
             head = "| offered/s | KestrelSocks |"
@@ -191,12 +193,13 @@ def write_md(rows, args):
                       "(above 1 means KestrelSocks spends less CPU per datagram); *p50* is KestrelSocks' median round "
                       "trip over the other's (below 1 means faster).", "", head, sep]
             for rate in sorted({r["offered_rate"] for r in mine}):
-                for kl in ks_layouts:
-                    ks = next((r for r in mine if r["server"] == "kestrelsocks" and r["layout"] == kl
+                for (ks_server, kl) in ks_layouts:
+                    ks = next((r for r in mine if r["server"] == ks_server and r["layout"] == kl
                                and r["offered_rate"] == rate), None)
                     if not ks:
                         continue
-                    cells = f"| {fmt(rate)} | {kl.replace('x', '×')} |"
+                    shared = " shared port" if ks_server == "kestrelsocks-shared" else ""
+                    cells = f"| {fmt(rate)} | {kl.replace('x', '×')}{shared} |"
                     for o in others:
                         other = next((r for r in mine if r["server"] == o and r["offered_rate"] == rate), None)
                         cells += " {} | {} |".format(

@@ -202,8 +202,10 @@ start_server() {
     local name="$1" port
     port="$(free_port)"
     case "$name" in
-        kestrelsocks)
-            local admin rules=(); admin="$(free_port)"
+        kestrelsocks|kestrelsocks-shared)
+            local admin rules=() udp=(); admin="$(free_port)"
+            # The shared-port row: every association's client sends to one port (Udp:Mode=Shared).
+            [[ "$name" == kestrelsocks-shared ]] && udp=(--KestrelSocks:Udp:Mode=Shared --KestrelSocks:Udp:SharedPort=0)
             [[ -n "$RULES" ]] && mapfile -t rules < <(grep -v '^\s*\(#\|$\)' "$RULES")
             DOTNET_gcServer=0 dotnet "$KS_DLL" \
                 --KestrelSocks:Listen:0=127.0.0.1:$port --KestrelSocks:Admin:Listen:0=127.0.0.1:$admin \
@@ -212,8 +214,8 @@ start_server() {
                 --KestrelSocks:Limits:NewSessionsPerClientPerSecond=0 --KestrelSocks:Udp:MaxAssociationsPerClient=20000 \
                 --KestrelSocks:Access:Rules:999:Name=bench-loopback --KestrelSocks:Access:Rules:999:Action=Allow \
                 --KestrelSocks:Access:Rules:999:Destinations:0=127.0.0.0/8 --KestrelSocks:Access:Rules:999:Destinations:1=::1/128 \
-                "${rules[@]}" \
-                >>"$OUT/logs/kestrelsocks.log" 2>&1 &
+                "${rules[@]}" "${udp[@]}" \
+                >>"$OUT/logs/$name.log" 2>&1 &
             ;;
         dante)
             # Loopback only, no authentication; Dante forks its own pool of negotiate/request/io processes.
@@ -353,7 +355,7 @@ run_udp() {
         for server in "${SERVER_LIST[@]}"; do
             [[ "$server" == microsocks ]] && continue # microsocks has no UDP ASSOCIATE
             # Several associations per control connection is KestrelSocks' extension; the direct path has none.
-            [[ "${layout#*x}" != 1 && "$server" != kestrelsocks ]] && continue
+            [[ "${layout#*x}" != 1 && "$server" != kestrelsocks* ]] && continue
             ensure_running "$server"
             run_udpgen "$rep" "$layout" "$server"
         done
