@@ -53,16 +53,8 @@ internal sealed partial class UdpEventLoop
 
             for (var i = 0; i < received; i++)
             {
-                var length = batch.Length(i);
-                if (length < 0)
+                if (RelayableLength(batch, i, _metrics, _maxQueueDelay, now, ref stale) is not (>= 0 and var length))
                 {
-                    _metrics.UdpDropped(UdpDropReason.TooLarge);
-                    continue;
-                }
-
-                if (_maxQueueDelay > 0 && batch.ArrivedAt(i) is var arrived and > 0 && now - arrived > _maxQueueDelay)
-                {
-                    stale++;
                     continue;
                 }
 

@@ -354,17 +354,8 @@ internal sealed partial class UdpEventLoop : IDisposable
 
                 for (var i = 0; i < received; i++)
                 {
-                    var length = batch.Length(i);
-                    if (length < 0)
+                    if (RelayableLength(batch, i, metrics, maxQueueDelay, now, ref stale) is not (>= 0 and var length))
                     {
-                        metrics.UdpDropped(UdpDropReason.TooLarge);
-                        continue;
-                    }
-
-                    if (maxQueueDelay > 0 && batch.ArrivedAt(i) is var arrived and > 0 && now - arrived > maxQueueDelay)
-                    {
-                        // Relaying it now would deliver it too late to be of use, and delay the datagrams behind it.
-                        stale++;
                         continue;
                     }
 
@@ -398,6 +389,30 @@ internal sealed partial class UdpEventLoop : IDisposable
             association.Count(sends, traffic);
             metrics.UdpDropped(UdpDropReason.QueueDelay, stale);
         }
+    }
+
+    /// <summary>
+    /// The length of received datagram <paramref name="index"/>, or -1 when it is not to be relayed: cut short by its
+    /// slot (dropped and counted as too large) or stale (added to <paramref name="stale"/>, counted once per drain).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int RelayableLength(UdpBatch batch, int index, SocksMetrics metrics, long maxQueueDelay, long now, ref int stale)
+    {
+        var length = batch.Length(index);
+        if (length < 0)
+        {
+            metrics.UdpDropped(UdpDropReason.TooLarge);
+            return -1;
+        }
+
+        if (maxQueueDelay > 0 && batch.ArrivedAt(index) is var arrived and > 0 && now - arrived > maxQueueDelay)
+        {
+            // Relaying it now would deliver it too late to be of use, and delay the datagrams behind it.
+            stale++;
+            return -1;
+        }
+
+        return length;
     }
 
     private void RunScheduled()
