@@ -150,7 +150,7 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.Equal(0, await server.TerminateAsync());
 
         Assert.Contains("Microsoft.AspNetCore.Hosting.Diagnostics", server.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains("open tunnels get up to 00:00:09", server.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("open sessions get up to 00:00:09", server.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,6 +25,7 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
             ValidateEndPoints(errors, $"{Root}:Admin:Listen", options.Admin.Listen);
         }
 
+        ValidateProxyProtocol(errors, options);
         ValidateAuthentication(errors, options);
 
         var limits = options.Limits;
@@ -32,6 +33,10 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         RequirePositive(errors, $"{Root}:Limits:ConnectTimeout", limits.ConnectTimeout);
         RequirePositive(errors, $"{Root}:Limits:IdleTimeout", limits.IdleTimeout);
         RequirePositive(errors, $"{Root}:Limits:DrainTimeout", limits.DrainTimeout);
+        if (limits.DrainDelay < TimeSpan.Zero)
+        {
+            errors.Add($"{Root}:Limits:DrainDelay must be zero or a positive duration such as 00:00:05 (got {limits.DrainDelay}).");
+        }
         if (limits.MaxConcurrentSessions < 1)
         {
             errors.Add($"{Root}:Limits:MaxConcurrentSessions must be at least 1 (got {limits.MaxConcurrentSessions}).");
@@ -87,6 +92,62 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateProxyProtocol(List<string> errors, KestrelSocksOptions options)
+    {
+        const string Key = $"{Root}:ProxyProtocol";
+        var proxy = options.ProxyProtocol;
+        ValidateEndPoints(errors, $"{Key}:Listen", proxy.Listen);
+        for (var i = 0; i < proxy.Listen.Length; i++)
+        {
+            if (EndPointParser.TryParse(proxy.Listen[i], out var endPoint)
+                && options.Listen.Any(l => EndPointParser.TryParse(l, out var plain) && plain.Equals(endPoint)))
+            {
+                errors.Add($"{Key}:Listen:{i} '{proxy.Listen[i]}' is also in {Root}:Listen; a listener either reads a PROXY protocol header on every connection or on none: give each its own port.");
+            }
+        }
+
+        for (var i = 0; i < proxy.TrustedNetworks.Length; i++)
+        {
+            if (!TryParseNetwork(proxy.TrustedNetworks[i], out _))
+            {
+                errors.Add($"{Key}:TrustedNetworks:{i} '{proxy.TrustedNetworks[i]}' is not a network; use a CIDR such as 10.0.0.0/8 or fd00::/8, or one address such as 10.0.1.5.");
+            }
+        }
+
+        if (proxy.Listen.Length > 0 && proxy.TrustedNetworks.Length == 0)
+        {
+            errors.Add($"{Key}:TrustedNetworks is empty, so no balancer could use {Key}:Listen; list the balancers' addresses (a header from anyone else would let them choose their own client address).");
+        }
+
+        if (proxy.Listen.Length == 0 && proxy.TrustedNetworks.Length > 0)
+        {
+            errors.Add($"{Key}:TrustedNetworks is set, but {Key}:Listen is empty: no listener reads the PROXY protocol. Add the balancer-facing listener to {Key}:Listen.");
+        }
+
+        RequirePositive(errors, $"{Key}:HeaderTimeout", proxy.HeaderTimeout);
+    }
+
+    /// <summary>A CIDR network, or a single address taken as its own /32 or /128.</summary>
+    internal static bool TryParseNetwork(string value, out IPNetwork network)
+    {
+        if (IPNetwork.TryParse(value, out network))
+        {
+            return true;
+        }
+
+        if (!value.Contains('/') && IPAddress.TryParse(value, out var address))
+        {
+            var ipv4 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+            if (ipv4 || address.ScopeId == 0)
+            {
+                network = new IPNetwork(address, ipv4 ? 32 : 128);
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void ValidateEndPoints(List<string> errors, string key, string[] values)

@@ -42,7 +42,13 @@ internal sealed class LimitsOptions
     /// <summary>Descriptors kept back for the admin endpoint, logs, DNS and the runtime; -1 means a twentieth of the limit (128 to 4,096).</summary>
     public int ReservedDescriptors { get; set; } = -1;
 
-    /// <summary>At shutdown, how long established tunnels may finish before they are aborted.</summary>
+    /// <summary>
+    /// At shutdown, how long the SOCKS listeners keep accepting after readiness has turned false, so that a load balancer
+    /// sees the failed probe and stops sending clients before connections are refused. Zero closes them at once.
+    /// </summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>At shutdown, how long established tunnels and UDP associations may finish, from the close of the listeners, before they are aborted.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Limits per authenticated user: <c>Limits:PerUser:*</c>.</summary>

@@ -43,6 +43,14 @@ internal static class EventIds
     public const int Started = 50;
     public const int Stopping = 51;
 
+    // 60-64: the PROXY protocol.
+    public const int ProxyHeaderRejected = 60;
+
+    // 65-69: draining at shutdown (its start is Stopping, 51).
+    public const int ListenersClosed = 65;
+    public const int Drained = 66;
+    public const int DrainTimedOut = 67;
+
     // 70-74: the shared UDP port.
     public const int UdpSharedPortBound = 70;
     public const int UdpSharedPortUnsteered = 71;

@@ -21,6 +21,9 @@ internal static class MetricNames
     public const string AuthFailureTag = "socks.auth_failure";
     public const string AccessRuleTag = "socks.access.rule";
     public const string AccessPhaseTag = "socks.access.phase";
+    public const string ProxyVersionTag = "socks.proxy_protocol.version";
+    public const string ProxyCommandTag = "socks.proxy_protocol.command";
+    public const string ProxyRejectReasonTag = "socks.proxy_protocol.reason";
 
     public const string Upstream = "upstream";
     public const string Downstream = "downstream";
@@ -110,6 +113,18 @@ internal static class MetricNames
         UdpAssociationEnd.IdleTimeout => "idle_timeout",
         UdpAssociationEnd.Shutdown => "shutdown",
         UdpAssociationEnd.SocketError => "socket_error",
+        _ => "unknown",
+    };
+
+    public static string GetProxyRejectReasonName(ProxyHeaderRejectReason reason) => reason switch
+    {
+        ProxyHeaderRejectReason.Untrusted => "untrusted",
+        ProxyHeaderRejectReason.Missing => "missing",
+        ProxyHeaderRejectReason.Malformed => "malformed",
+        ProxyHeaderRejectReason.Unsupported => "unsupported",
+        ProxyHeaderRejectReason.Oversized => "oversized",
+        ProxyHeaderRejectReason.Truncated => "truncated",
+        ProxyHeaderRejectReason.Timeout => "timeout",
         _ => "unknown",
     };
 

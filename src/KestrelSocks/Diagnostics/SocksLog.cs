@@ -18,6 +18,10 @@ internal static partial class SocksLog
         "Connection {ConnectionId} from {Client} refused: {Reason} ({Limit}); {Suppressed} more refused since the last such line")]
     public static partial void ConnectionRejected(ILogger logger, string connectionId, EndPoint? client, string reason, int limit, long suppressed);
 
+    [LoggerMessage(EventIds.ProxyHeaderRejected, LogLevel.Warning,
+        "Connection {ConnectionId} from {Peer} closed: PROXY protocol header {Reason}; {Suppressed} more closed since the last such line")]
+    public static partial void ProxyHeaderRejected(ILogger logger, string connectionId, EndPoint? peer, string reason, long suppressed);
+
     [LoggerMessage(EventIds.RequestRefused, LogLevel.Warning,
         "Session {ConnectionId} from {Client}: {Command} refused: {Reason}; {Suppressed} more refused since the last such line")]
     public static partial void RequestRefused(ILogger logger, string connectionId, EndPoint? client, string command, string reason, long suppressed);

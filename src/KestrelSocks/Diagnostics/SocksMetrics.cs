@@ -35,6 +35,9 @@ internal sealed class SocksMetrics
     private readonly Counter<long> _authFailures;
     private readonly Counter<long> _authBlocks;
     private readonly Counter<long> _accessDenied;
+    private readonly Counter<long> _proxyHeaders;
+    private readonly Counter<long> _proxyRejections;
+    private readonly UpDownCounter<long> _draining;
 
     public SocksMetrics(IMeterFactory meterFactory)
     {
@@ -85,6 +88,13 @@ internal sealed class SocksMetrics
         _accessDenied = meter.CreateCounter<long>(
             "kestrelsocks.access.denied", unit: "{denial}", description: "Requests and datagrams refused by the rule set, by rule (egress-guard, self and default are reserved names), command and phase.");
 
+        _proxyHeaders = meter.CreateCounter<long>(
+            "kestrelsocks.proxy_protocol.headers", unit: "{header}", description: "PROXY protocol headers accepted, by version and command (local: the connection's own address stands).");
+        _proxyRejections = meter.CreateCounter<long>(
+            "kestrelsocks.proxy_protocol.rejected", unit: "{connection}", description: "Connections to a PROXY protocol listener closed before SOCKS, by reason.");
+        _draining = meter.CreateUpDownCounter<long>(
+            "kestrelsocks.draining", unit: "{state}", description: "1 from the start of shutdown: readiness has turned false and the SOCKS listeners close or have closed.");
+
         var build = BuildInfo.Current;
         meter.CreateObservableGauge(
             "kestrelsocks.build_info",
@@ -107,6 +117,19 @@ internal sealed class SocksMetrics
         _udpActive.Add(0);
         _bindPeersRefused.Add(0);
         _authBlocks.Add(0);
+        _draining.Add(0);
+        foreach (var reason in Enum.GetValues<ProxyHeaderRejectReason>())
+        {
+            _proxyRejections.Add(0, new KeyValuePair<string, object?>(MetricNames.ProxyRejectReasonTag, MetricNames.GetProxyRejectReasonName(reason)));
+        }
+
+        foreach (var version in (string[])["1", "2"])
+        {
+            foreach (var command in (string[])["proxy", "local"])
+            {
+                _proxyHeaders.Add(0, new(MetricNames.ProxyVersionTag, version), new(MetricNames.ProxyCommandTag, command));
+            }
+        }
         foreach (var error in Enum.GetValues<HandshakeError>())
         {
             _handshakeFailures.Add(0, new KeyValuePair<string, object?>(MetricNames.ErrorTypeTag, MetricNames.GetErrorName(error)));
@@ -289,6 +312,25 @@ internal sealed class SocksMetrics
             _handshakeFailures.Add(1, new KeyValuePair<string, object?>(MetricNames.ErrorTypeTag, MetricNames.GetErrorName(error)));
         }
     }
+
+    public void ProxyHeaderAccepted(byte version, bool proxied)
+    {
+        if (_proxyHeaders.Enabled)
+        {
+            _proxyHeaders.Add(1, new(MetricNames.ProxyVersionTag, version == 1 ? "1" : "2"), new(MetricNames.ProxyCommandTag, proxied ? "proxy" : "local"));
+        }
+    }
+
+    public void ProxyHeaderRejected(ProxyHeaderRejectReason reason)
+    {
+        if (_proxyRejections.Enabled)
+        {
+            _proxyRejections.Add(1, new KeyValuePair<string, object?>(MetricNames.ProxyRejectReasonTag, MetricNames.GetProxyRejectReasonName(reason)));
+        }
+    }
+
+    /// <summary>Shutdown has begun; a process drains once.</summary>
+    public void DrainStarted() => _draining.Add(1);
 
     public void ConnectionRejected(ConnectionRejectReason reason)
     {

@@ -12,6 +12,7 @@ using KestrelSocks.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -52,19 +53,38 @@ internal static class KestrelSocksServiceCollectionExtensions
         services.AddSingleton<SessionAdmission>();
         services.AddSingleton<SessionServices>();
         services.AddSingleton<Socks5ConnectionHandler>();
+        services.AddSingleton<ProxyHeaderReader>();
+        services.AddSingleton<ShutdownSignal>();
         services.AddSingleton<SocksEndPoints>();
         services.AddHostedService<StartupReporter>();
         services.AddHostedService<SelfEndPointsPublisher>();
 
         // Registered after UseKestrel's default: Kestrel tries the last-registered factory first.
-        services.AddSingleton<IConnectionListenerFactory, SocketTransportFactory>();
+        services.AddSingleton<SocketTransportFactory>();
+        services.AddSingleton<IConnectionListenerFactory>(static sp => sp.GetRequiredService<SocketTransportFactory>());
+
+        services.AddSingleton(static sp =>
+        {
+            var admission = sp.GetRequiredService<SessionAdmission>();
+            var transport = sp.GetRequiredService<SocketTransportFactory>();
+            var endPoints = sp.GetRequiredService<SocksEndPoints>();
+            return new ShutdownDrain(
+                sp.GetRequiredService<IOptions<KestrelSocksOptions>>().Value.Limits,
+                () => admission.ActiveSessions,
+                () => transport.CloseListeners(endPoints.Socks),
+                sp.GetRequiredService<ShutdownSignal>(),
+                sp.GetRequiredService<SocksMetrics>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<ShutdownDrain>>());
+        });
+        services.AddHostedService(static sp => sp.GetRequiredService<ShutdownDrain>());
 
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<KestrelSocksOptions>, SocksEndPoints>(ConfigureListeners);
 
-        // Tunnels drain for DrainTimeout at shutdown; Kestrel aborts what is left when the host's timeout ends.
+        // The drain runs inside the host's shutdown timeout; Kestrel aborts what is left when it ends.
         services.AddOptions<HostOptions>()
-            .Configure<IOptions<KestrelSocksOptions>>((host, socks) => host.ShutdownTimeout = socks.Value.Limits.DrainTimeout);
+            .Configure<IOptions<KestrelSocksOptions>>((host, socks) => host.ShutdownTimeout = ShutdownDrain.ShutdownTimeout(socks.Value.Limits));
 
         services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: ["ready"]);
         services.AddKestrelSocksPrometheus();
@@ -107,7 +127,22 @@ internal static class KestrelSocksServiceCollectionExtensions
             kestrel.Listen(EndPointParser.Parse(address), listen =>
             {
                 listen.UseConnectionHandler<Socks5ConnectionHandler>();
-                endPoints.AddSocks(listen);
+                endPoints.AddSocks(listen, proxyProtocol: false);
+            });
+        }
+
+        foreach (var address in socks.ProxyProtocol.Listen)
+        {
+            kestrel.Listen(EndPointParser.Parse(address), listen =>
+            {
+                // Resolved when Kestrel builds the listener's pipeline at bind, not while the options are configured.
+                listen.Use(next =>
+                {
+                    var reader = listen.ApplicationServices.GetRequiredService<ProxyHeaderReader>();
+                    return connection => reader.OnConnectedAsync(connection, next);
+                });
+                listen.UseConnectionHandler<Socks5ConnectionHandler>();
+                endPoints.AddSocks(listen, proxyProtocol: true);
             });
         }
 

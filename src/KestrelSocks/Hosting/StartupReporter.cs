@@ -21,7 +21,6 @@ internal sealed class StartupReporter : IHostedService
     private readonly DescriptorBudget _budget;
     private readonly IHostEnvironment _environment;
     private CancellationTokenRegistration _registration;
-    private CancellationTokenRegistration _stoppingRegistration;
 
     public StartupReporter(IHostApplicationLifetime lifetime, SocksEndPoints endPoints, IOptions<KestrelSocksOptions> options, DescriptorBudget budget,
         IHostEnvironment environment, ILogger<StartupReporter> logger)
@@ -37,14 +36,12 @@ internal sealed class StartupReporter : IHostedService
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _registration = _lifetime.ApplicationStarted.Register(Report);
-        _stoppingRegistration = _lifetime.ApplicationStopping.Register(() => HostingLog.Stopping(_logger, _options.Limits.DrainTimeout));
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _registration.Dispose();
-        _stoppingRegistration.Dispose();
         return Task.CompletedTask;
     }
 
@@ -55,10 +52,12 @@ internal sealed class StartupReporter : IHostedService
             SocketEngineThread.InlineCompletions ? "inline on the socket engine threads" : "on the thread pool",
             SocketEngineThread.InlineCompletionsVariable, Environment.GetEnvironmentVariable(SocketEngineThread.InlineCompletionsVariable) ?? "unset");
 
+        var proxyProtocol = _endPoints.ProxyProtocol;
         foreach (var endPoint in _endPoints.Socks)
         {
-            SocksLog.ListenerStarted(_logger, "SOCKS5", endPoint);
-            if (_options.EffectiveAllowAnonymous && !IPAddress.IsLoopback(endPoint.Address))
+            var behindBalancer = proxyProtocol.Contains(endPoint);
+            SocksLog.ListenerStarted(_logger, behindBalancer ? "SOCKS5 with a PROXY protocol header from a trusted balancer" : "SOCKS5", endPoint);
+            if (_options.EffectiveAllowAnonymous && (behindBalancer || !IPAddress.IsLoopback(endPoint.Address)))
             {
                 SocksLog.AnonymousOnPublicListener(_logger, endPoint);
             }

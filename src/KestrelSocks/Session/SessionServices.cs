@@ -22,7 +22,8 @@ internal sealed class SessionServices
         UdpAssociateCommand udpAssociate,
         SessionAdmission admission,
         TimeProvider timeProvider,
-        UserLimits userLimits)
+        UserLimits userLimits,
+        ShutdownSignal shutdown)
     {
         Admission = admission;
         RefusalLog = new LogRateLimiter(timeProvider, TimeSpan.FromSeconds(1));
@@ -45,6 +46,7 @@ internal sealed class SessionServices
         UdpAssociate = udpAssociate;
         TimeProvider = timeProvider;
         UserLimits = userLimits;
+        Shutdown = shutdown;
     }
 
     public bool AllowAnonymous { get; }
@@ -82,4 +84,7 @@ internal sealed class SessionServices
 
     /// <summary>Per-user session and association counts and bandwidth.</summary>
     public UserLimits UserLimits { get; }
+
+    /// <summary>Fires when the SOCKS listeners close at shutdown.</summary>
+    public ShutdownSignal Shutdown { get; }
 }

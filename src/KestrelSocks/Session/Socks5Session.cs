@@ -12,7 +12,6 @@ using KestrelSocks.Relay;
 using KestrelSocks.Sockets;
 using KestrelSocks.Transport;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace KestrelSocks.Session;
@@ -48,11 +47,13 @@ internal sealed class Socks5Session
         _services = services;
         Admission = admission;
         _started = services.TimeProvider.GetTimestamp();
-        CloseRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
     }
 
-    /// <summary>Fires when the server shuts down: handshakes stop at once; tunnels drain until the host's shutdown timeout.</summary>
-    public CancellationToken CloseRequested { get; }
+    /// <summary>
+    /// Fires when the SOCKS listeners close at shutdown: handshakes stop at once; tunnels drain until
+    /// <c>Limits:DrainTimeout</c>. Kestrel's own close request would come only after the drain, when it stops.
+    /// </summary>
+    public CancellationToken CloseRequested => _services.Shutdown.Token;
 
     public string ConnectionId => _connection.ConnectionId;
 

@@ -14,6 +14,7 @@ internal sealed class SocketConnectionListener : IConnectionListener
     // One set per listener rather than per connection: options are immutable and pipes only read them.
     private readonly PipeOptions _inputOptions;
     private readonly PipeOptions _outputOptions;
+    private int _closed;
 
     public SocketConnectionListener(Socket listenSocket, TransportOptions options)
     {
@@ -63,15 +64,27 @@ internal sealed class SocketConnectionListener : IConnectionListener
         }
     }
 
+    /// <summary>Closes the listening socket; a pending accept then returns null. False when it was already closed.</summary>
+    public bool Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return false;
+        }
+
+        _listenSocket.Dispose();
+        return true;
+    }
+
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {
-        _listenSocket.Dispose();
+        Close();
         return ValueTask.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
     {
-        _listenSocket.Dispose();
+        Close();
         return ValueTask.CompletedTask;
     }
 }

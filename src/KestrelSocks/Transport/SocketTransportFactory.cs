@@ -15,6 +15,8 @@ namespace KestrelSocks.Transport;
 internal sealed class SocketTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly TransportOptions _options;
+    private readonly Lock _gate = new();
+    private readonly List<SocketConnectionListener> _listeners = [];
 
     public SocketTransportFactory(IOptions<KestrelSocksOptions> options)
     {
@@ -59,6 +61,34 @@ internal sealed class SocketTransportFactory : IConnectionListenerFactory, IConn
             throw;
         }
 
-        return new ValueTask<IConnectionListener>(new SocketConnectionListener(socket, _options));
+        var listener = new SocketConnectionListener(socket, _options);
+        lock (_gate)
+        {
+            _listeners.Add(listener);
+        }
+
+        return new ValueTask<IConnectionListener>(listener);
+    }
+
+    /// <summary>
+    /// Closes the listening sockets bound to <paramref name="endPoints"/>, ahead of Kestrel's own stop: new connections
+    /// to them are refused, the accept loops end, and the connections already accepted, and every other listener (the
+    /// admin endpoint), carry on. Returns how many were closed.
+    /// </summary>
+    public int CloseListeners(IReadOnlyCollection<IPEndPoint> endPoints)
+    {
+        lock (_gate)
+        {
+            var closed = 0;
+            foreach (var listener in _listeners)
+            {
+                if (endPoints.Contains(listener.EndPoint) && listener.Close())
+                {
+                    closed++;
+                }
+            }
+
+            return closed;
+        }
     }
 }

@@ -73,6 +73,14 @@ public sealed class KestrelSocksOptionsValidatorTests
         { "udp-event-loop-threads-too-many", "KestrelSocks:Udp:EventLoopThreads" },
         { "udp-max-queue-delay-too-short", "KestrelSocks:Udp:MaxQueueDelay" },
         { "udp-max-queue-delay-too-long", "KestrelSocks:Udp:MaxQueueDelay" },
+        { "drain-delay-negative", "KestrelSocks:Limits:DrainDelay" },
+        { "proxy-listen-bad", "KestrelSocks:ProxyProtocol:Listen:0" },
+        { "proxy-listen-also-plain", "KestrelSocks:ProxyProtocol:Listen:0" },
+        { "proxy-without-trusted-networks", "KestrelSocks:ProxyProtocol:TrustedNetworks" },
+        { "proxy-trusted-network-bad", "KestrelSocks:ProxyProtocol:TrustedNetworks:1" },
+        { "proxy-trusted-network-scoped", "KestrelSocks:ProxyProtocol:TrustedNetworks:0" },
+        { "proxy-trusted-without-listen", "KestrelSocks:ProxyProtocol:TrustedNetworks" },
+        { "proxy-header-timeout-zero", "KestrelSocks:ProxyProtocol:HeaderTimeout" },
     };
 
     public static TheoryData<string> GoodSettings =>
@@ -83,6 +91,7 @@ public sealed class KestrelSocksOptionsValidatorTests
         "username-password-only",
         "ipv6-listeners-and-networks",
         "rules",
+        "proxy-protocol",
     ];
 
     [Theory]
@@ -101,6 +110,21 @@ public sealed class KestrelSocksOptionsValidatorTests
 
         Assert.Equal(expected, options.EffectiveAllowAnonymous);
         Assert.Equal(expected, options.EffectiveBindEnabled);
+    }
+
+    [Fact]
+    public void ProxyProtocolListeners_CountAsExposed_AndReplaceTheDefaultListener()
+    {
+        var options = new KestrelSocksOptions();
+        options.ProxyProtocol.Listen = ["127.0.0.1:1081"];
+
+        // Its clients are wherever the balancer's are, whatever address the balancer reaches it on.
+        Assert.False(options.ListensOnLoopbackOnly);
+        Assert.False(options.EffectiveAllowAnonymous);
+        Assert.Empty(options.EffectiveListen);
+
+        options.ProxyProtocol.Listen = [];
+        Assert.Equal([KestrelSocksOptions.DefaultListen], options.EffectiveListen);
     }
 
     [Fact]
@@ -455,6 +479,51 @@ public sealed class KestrelSocksOptionsValidatorTests
                 break;
             case "udp-max-queue-delay-too-short":
                 options.Udp.MaxQueueDelay = TimeSpan.FromMicroseconds(999);
+                break;
+            case "drain-delay-negative":
+                limits.DrainDelay = TimeSpan.FromSeconds(-1);
+                break;
+            case "proxy-listen-bad":
+                options.Authentication.AllowAnonymous = true;
+                options.ProxyProtocol.Listen = ["10.0.1.2"];
+                options.ProxyProtocol.TrustedNetworks = ["10.0.1.1"];
+                break;
+            case "proxy-listen-also-plain":
+                options.Authentication.AllowAnonymous = true;
+                options.Listen = ["127.0.0.1:1080"];
+                options.ProxyProtocol.Listen = ["127.0.0.1:1080"];
+                options.ProxyProtocol.TrustedNetworks = ["127.0.0.1"];
+                break;
+            case "proxy-without-trusted-networks":
+                options.Authentication.AllowAnonymous = true;
+                options.ProxyProtocol.Listen = ["10.0.1.2:1081"];
+                break;
+            case "proxy-trusted-network-bad":
+                options.Authentication.AllowAnonymous = true;
+                options.ProxyProtocol.Listen = ["10.0.1.2:1081"];
+                options.ProxyProtocol.TrustedNetworks = ["10.0.1.0/24", "10.0.1.0/33"];
+                break;
+            case "proxy-trusted-network-scoped":
+                options.Authentication.AllowAnonymous = true;
+                options.ProxyProtocol.Listen = ["10.0.1.2:1081"];
+                options.ProxyProtocol.TrustedNetworks = ["fe80::1%2"];
+                break;
+            case "proxy-trusted-without-listen":
+                options.Authentication.AllowAnonymous = true;
+                options.ProxyProtocol.TrustedNetworks = ["10.0.1.1"];
+                break;
+            case "proxy-header-timeout-zero":
+                options.Authentication.AllowAnonymous = true;
+                options.ProxyProtocol.Listen = ["10.0.1.2:1081"];
+                options.ProxyProtocol.TrustedNetworks = ["10.0.1.1"];
+                options.ProxyProtocol.HeaderTimeout = TimeSpan.Zero;
+                break;
+            case "proxy-protocol":
+                options.Authentication.AllowAnonymous = true;
+                options.Listen = ["127.0.0.1:1080"];
+                options.ProxyProtocol.Listen = ["0.0.0.0:1081", "[::]:1082"];
+                options.ProxyProtocol.TrustedNetworks = ["10.0.0.0/8", "10.0.1.1", "fd00::/8", "fd00::1"];
+                limits.DrainDelay = TimeSpan.FromSeconds(5);
                 break;
             case "udp-max-queue-delay-too-long":
                 options.Udp.MaxQueueDelay = TimeSpan.FromSeconds(10.001);

@@ -26,6 +26,13 @@ public sealed partial class MetricNamesTests
     }
 
     [Fact]
+    public void EveryProxyHeaderRejectReason_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<ProxyHeaderRejectReason>(), MetricNames.GetProxyRejectReasonName);
+        Assert.Equal("untrusted", MetricNames.GetProxyRejectReasonName(ProxyHeaderRejectReason.Untrusted));
+    }
+
+    [Fact]
     public void EveryAuthFailureReason_HasADistinctSnakeCaseName()
     {
         AssertDistinctSnakeCaseNames(Enum.GetValues<AuthFailureReason>(), MetricNames.GetAuthFailureName);
