@@ -101,7 +101,8 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         ValidateEndPoints(errors, $"{Key}:Listen", proxy.Listen);
         for (var i = 0; i < proxy.Listen.Length; i++)
         {
-            if (EndPointParser.TryParse(proxy.Listen[i], out var endPoint)
+            // Port 0 is a fresh port for each listener.
+            if (EndPointParser.TryParse(proxy.Listen[i], out var endPoint) && endPoint.Port != 0
                 && options.Listen.Any(l => EndPointParser.TryParse(l, out var plain) && plain.Equals(endPoint)))
             {
                 errors.Add($"{Key}:Listen:{i} '{proxy.Listen[i]}' is also in {Root}:Listen; a listener either reads a PROXY protocol header on every connection or on none: give each its own port.");

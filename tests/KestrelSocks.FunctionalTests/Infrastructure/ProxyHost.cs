@@ -117,17 +117,24 @@ internal sealed class ProxyHost : IAsyncDisposable
         return MetricsSnapshot.Parse(text);
     }
 
-    /// <summary>Scrapes until the summed value of <paramref name="name"/> with <paramref name="labels"/> equals <paramref name="expected"/>.</summary>
+    /// <summary>
+    /// Scrapes until the summed value of <paramref name="name"/> with <paramref name="labels"/> equals
+    /// <paramref name="expected"/>. A series that is never exported fails, even when 0 is expected: a metric that
+    /// vanished must not pass for one that reads 0.
+    /// </summary>
     public async Task AssertMetricAsync(double expected, string name, params (string Name, string Value)[] labels)
     {
         var last = double.NaN;
+        var exported = false;
         await Eventually.AssertAsync(
             async () =>
             {
-                last = (await ScrapeMetricsAsync()).Sum(name, labels);
-                return last == expected;
+                exported = (await ScrapeMetricsAsync()).TryGet(name, labels, out last);
+                return exported && last == expected;
             },
-            () => $"{name}{{{string.Join(",", labels.Select(l => $"{l.Name}=\"{l.Value}\""))}}} is {last}, expected {expected}");
+            () => exported
+                ? $"{name}{{{string.Join(",", labels.Select(l => $"{l.Name}=\"{l.Value}\""))}}} is {last}, expected {expected}"
+                : $"No sample of {name}{{{string.Join(",", labels.Select(l => $"{l.Name}=\"{l.Value}\""))}}} was exported; expected {expected}");
     }
 
     /// <summary>Stops the host as a SIGTERM would: Kestrel unbinds, asks every connection to close, and waits up to the drain timeout.</summary>
