@@ -220,6 +220,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return await WaitForExitAsync();
     }
 
+    /// <summary>Sends SIGTERM and returns at once, for tests that watch the drain that follows.</summary>
+    public void SendTerminate() => Assert.Equal(0, SendSignal(_process.Id, SigTerm));
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
