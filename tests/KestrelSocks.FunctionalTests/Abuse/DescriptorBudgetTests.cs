@@ -225,8 +225,8 @@ public sealed class DescriptorBudgetTests
                 async () =>
                 {
                     var metrics = await ScrapeAsync(admin2);
-                    return metrics.Sum("kestrelsocks_connections_rejected_total", ("socks_reject_reason", "descriptor_budget"))
-                        + metrics.Sum("kestrelsocks_requests_refused_total", ("socks_refusal_reason", "descriptor_budget")) == failed;
+                    return metrics.Require("kestrelsocks_connections_rejected_total", ("socks_reject_reason", "descriptor_budget"))
+                        + metrics.Require("kestrelsocks_requests_refused_total", ("socks_refusal_reason", "descriptor_budget")) == failed;
                 },
                 () => $"the {failed} refusals were not all counted as descriptor_budget");
         }
