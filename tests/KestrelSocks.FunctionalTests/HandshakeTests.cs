@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using KestrelSocks.FunctionalTests.Infrastructure;
 using KestrelSocks.Protocol;
+using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace KestrelSocks.FunctionalTests;
@@ -69,50 +69,50 @@ public sealed class HandshakeTests
     }
 
     [Fact]
-    public async Task Slowloris_OneByteThenStall_ClosedAfterHandshakeTimeout()
+    public async Task Slowloris_OneByteThenStall_ClosedAtTheHandshakeTimeout()
     {
-        var handshakeTimeout = TimeSpan.FromSeconds(1);
-        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Limits:HandshakeTimeout={handshakeTimeout}");
+        var clock = new FakeTimeProvider();
+        var handshakeTimeout = TimeSpan.FromSeconds(10);
+        await using var host = await ProxyHost.StartAsync(_output, clock, $"--KestrelSocks:Limits:HandshakeTimeout={handshakeTimeout}");
         await using var client = await SocksTestClient.ConnectAsync(host.SocksEndPoint);
 
-        var stopwatch = Stopwatch.StartNew();
+        // The answer to the greeting proves the session is reading, with its handshake timer running.
+        Assert.Equal(AuthMethod.NoAuthentication, await client.GreetAsync(AuthMethod.NoAuthentication));
         await client.SendAsync(new byte[] { 0x05 });
-        await client.AssertClosedWithoutReplyAsync();
+        var closed = client.ReadUntilClosedAsync();
 
-        Assert.True(stopwatch.Elapsed >= handshakeTimeout - TimeSpan.FromMilliseconds(250), $"Closed after {stopwatch.Elapsed}, before the handshake timeout.");
-        Assert.True(stopwatch.Elapsed < handshakeTimeout + TimeSpan.FromSeconds(5), $"Closed only after {stopwatch.Elapsed}.");
+        await VirtualTime.AssertNotYetAsync(clock, handshakeTimeout - TimeSpan.FromTicks(1), closed, "The close");
+        clock.Advance(TimeSpan.FromTicks(1));
+        var end = await closed.WaitAsync(TestTimeouts.Default);
+
+        Assert.Empty(end.Data);
         await host.AssertMetricAsync(1, "kestrelsocks_handshake_failures_total", ("error_type", "timeout"));
     }
 
     [Fact]
     public async Task Slowloris_TimeoutCoversTheWholeHandshake_NotEachRead()
     {
-        var handshakeTimeout = TimeSpan.FromSeconds(1);
-        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Limits:HandshakeTimeout={handshakeTimeout}");
+        var clock = new FakeTimeProvider();
+        var handshakeTimeout = TimeSpan.FromSeconds(10);
+        await using var host = await ProxyHost.StartAsync(_output, clock, $"--KestrelSocks:Limits:HandshakeTimeout={handshakeTimeout}");
         await using var client = await SocksTestClient.ConnectAsync(host.SocksEndPoint);
-        var stopwatch = Stopwatch.StartNew();
 
-        // A greeting, then a request trickled in byte by byte, each byte well inside the timeout; it never completes.
+        // A greeting, then a request trickled in a byte per quarter of the timeout: no read waits long, and the
+        // request never completes. A timer per read would never fire; the handshake's fires when the quarters add up.
         Assert.Equal(AuthMethod.NoAuthentication, await client.GreetAsync(AuthMethod.NoAuthentication));
         var closed = client.ReadUntilClosedAsync();
-        byte[] neverEnding = [0x05, 0x01, 0x00, 0x03, 255];
-        for (var i = 0; !closed.IsCompleted && stopwatch.Elapsed < TimeSpan.FromSeconds(8); i++)
+        byte[] neverEnding = [0x05, 0x01, 0x00, 0x03];
+        for (var i = 0; i < 3; i++)
         {
-            try
-            {
-                await client.SendAsync(new[] { i < neverEnding.Length ? neverEnding[i] : (byte)'a' });
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                break;
-            }
-
-            await Task.WhenAny(closed, Task.Delay(TimeSpan.FromMilliseconds(200)));
+            await client.SendAsync(new[] { neverEnding[i] });
+            await VirtualTime.AssertNotYetAsync(clock, handshakeTimeout / 4, closed, "The close");
         }
 
+        await client.SendAsync(new[] { neverEnding[3] });
+        clock.Advance(handshakeTimeout / 4);
         var end = await closed.WaitAsync(TestTimeouts.Default);
+
         Assert.Empty(end.Data);
-        Assert.True(stopwatch.Elapsed < handshakeTimeout + TimeSpan.FromSeconds(5), $"Still open after {stopwatch.Elapsed} of trickling.");
         await host.AssertMetricAsync(1, "kestrelsocks_handshake_failures_total", ("error_type", "timeout"));
     }
 

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using KestrelSocks.FunctionalTests.Infrastructure;
 using KestrelSocks.Protocol;
+using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace KestrelSocks.FunctionalTests;
@@ -60,40 +60,38 @@ public sealed class LimitsTests
     [Fact]
     public async Task IdleTimeout_ClosesATunnelWithNoTraffic()
     {
-        var idleTimeout = TimeSpan.FromSeconds(1);
-        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Limits:IdleTimeout={idleTimeout}");
+        var clock = new FakeTimeProvider();
+        var idleTimeout = TimeSpan.FromMinutes(5);
+        await using var host = await ProxyHost.StartAsync(_output, clock, $"--KestrelSocks:Limits:IdleTimeout={idleTimeout}");
         await using var echo = EchoServer.Start();
         await using var client = await SocksTestClient.OpenTunnelAsync(host.SocksEndPoint, echo.EndPoint);
         await ConnectTests.AssertEchoesAsync(client, "then silence"u8.ToArray());
+        var closed = client.ReadUntilClosedAsync();
 
-        var stopwatch = Stopwatch.StartNew();
-        var end = await client.ReadUntilClosedAsync();
+        await VirtualTime.AssertNotYetAsync(clock, idleTimeout - TimeSpan.FromSeconds(1), closed, "The idle close");
+        var end = await VirtualTime.AdvanceUntilAsync(clock, TimeSpan.FromSeconds(1), idleTimeout, closed);
 
         Assert.Empty(end.Data);
-        // The proxy's clock started at its last relayed byte, a little before this stopwatch: allow for that.
-        Assert.True(stopwatch.Elapsed >= idleTimeout - TimeSpan.FromMilliseconds(250), $"Closed after {stopwatch.Elapsed}, before the idle timeout.");
-        Assert.True(stopwatch.Elapsed < idleTimeout + TimeSpan.FromSeconds(5), $"Closed only after {stopwatch.Elapsed}.");
         await host.AssertMetricAsync(0, "kestrelsocks_sessions_active");
     }
 
     [Fact]
     public async Task IdleTimeout_BusyTunnelOutlivesIt()
     {
-        var idleTimeout = TimeSpan.FromSeconds(1);
-        await using var host = await ProxyHost.StartAsync(_output, $"--KestrelSocks:Limits:IdleTimeout={idleTimeout}");
+        var clock = new FakeTimeProvider();
+        var idleTimeout = TimeSpan.FromMinutes(5);
+        await using var host = await ProxyHost.StartAsync(_output, clock, $"--KestrelSocks:Limits:IdleTimeout={idleTimeout}");
         await using var echo = EchoServer.Start();
         await using var client = await SocksTestClient.OpenTunnelAsync(host.SocksEndPoint, echo.EndPoint);
 
-        // Round trips back to back for well over the idle timeout: traffic keeps pushing the deadline out.
-        var stopwatch = Stopwatch.StartNew();
-        var roundTrips = 0;
-        while (stopwatch.Elapsed < idleTimeout * 2.5)
+        // A round trip every half timeout, for three timeouts: each pushes the deadline out again.
+        for (var i = 0; i < 6; i++)
         {
             await ConnectTests.AssertEchoesAsync(client, "busy"u8.ToArray());
-            roundTrips++;
+            clock.Advance(idleTimeout / 2);
         }
 
-        Assert.True(roundTrips > 10, $"Only {roundTrips} round trips.");
+        await ConnectTests.AssertEchoesAsync(client, "still open"u8.ToArray());
         await host.AssertMetricAsync(1, "kestrelsocks_sessions_active");
     }
 }

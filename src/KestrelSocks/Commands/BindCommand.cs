@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using KestrelSocks.Access;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Protocol;
 using KestrelSocks.Session;
 using KestrelSocks.Sockets;
@@ -154,8 +155,7 @@ internal sealed class BindCommand
 
     private async Task<(BindResult Result, Socket? Peer)> AcceptPeerAsync(Socks5Session session, Socket listener, IPAddress[]? expectedPeers)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(session.CloseRequested);
-        timeout.CancelAfter(_options.AcceptTimeout);
+        using var timeout = TimeoutScope.Start(_options.AcceptTimeout, _timeProvider, session.CloseRequested);
         using var stopWatching = new CancellationTokenSource();
         var clientClosed = session.WaitForClientCloseAsync(stopWatching.Token);
         try

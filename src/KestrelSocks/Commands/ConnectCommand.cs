@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using KestrelSocks.Access;
 using KestrelSocks.Configuration;
 using KestrelSocks.Diagnostics;
+using KestrelSocks.Limits;
 using KestrelSocks.Protocol;
 using KestrelSocks.Session;
 using Microsoft.Extensions.Options;
@@ -48,9 +49,8 @@ internal sealed class ConnectCommand
 
         // One snapshot for the whole request: a reload meanwhile applies to the next one.
         var rules = _policy.Rules;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(session.CloseRequested))
+        using (var timeout = TimeoutScope.Start(_connectTimeout, _timeProvider, session.CloseRequested))
         {
-            timeout.CancelAfter(_connectTimeout);
             try
             {
                 var verdict = EvaluateRequest(rules, session, request.Destination);

@@ -71,6 +71,7 @@ internal static class KestrelSocksServiceCollectionExtensions
             return new ShutdownDrain(
                 sp.GetRequiredService<IOptions<KestrelSocksOptions>>().Value.Limits,
                 () => admission.ActiveSessions,
+                admission.WhenNoSessionsAsync,
                 () => transport.CloseListeners(endPoints.Socks),
                 sp.GetRequiredService<ShutdownSignal>(),
                 sp.GetRequiredService<SocksMetrics>(),

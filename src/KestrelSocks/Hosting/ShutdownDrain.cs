@@ -13,17 +13,16 @@ namespace KestrelSocks.Hosting;
 /// <item>after <c>Limits:DrainDelay</c> the SOCKS listeners close: new connections are refused, and sessions not yet
 /// answered stop (<see cref="ShutdownSignal"/>);</item>
 /// <item>open tunnels and UDP associations run until they end or <c>Limits:DrainTimeout</c> has passed;</item>
-/// <item>then the host stops: Kestrel aborts what is left, the admin endpoint closes, and the process exits.</item>
+/// <item>then what is left is aborted (<see cref="ShutdownSignal.AbortToken"/>), the host stops, the admin endpoint
+/// closes, and the process exits.</item>
 /// </list>
 /// </summary>
 internal sealed class ShutdownDrain : IHostedLifecycleService
 {
-    // How often the drain looks at the session count; it ends at most this long after the last session.
-    private static readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(50);
-
     private readonly TimeSpan _delay;
     private readonly TimeSpan _timeout;
     private readonly Func<int> _activeSessions;
+    private readonly Func<Task> _whenNoSessions;
     private readonly Action _closeListeners;
     private readonly ShutdownSignal _signal;
     private readonly SocksMetrics _metrics;
@@ -31,12 +30,13 @@ internal sealed class ShutdownDrain : IHostedLifecycleService
     private readonly ILogger _logger;
     private volatile bool _draining;
 
-    public ShutdownDrain(LimitsOptions limits, Func<int> activeSessions, Action closeListeners, ShutdownSignal signal,
+    public ShutdownDrain(LimitsOptions limits, Func<int> activeSessions, Func<Task> whenNoSessions, Action closeListeners, ShutdownSignal signal,
         SocksMetrics metrics, TimeProvider timeProvider, ILogger<ShutdownDrain> logger)
     {
         _delay = limits.DrainDelay;
         _timeout = limits.DrainTimeout;
         _activeSessions = activeSessions;
+        _whenNoSessions = whenNoSessions;
         _closeListeners = closeListeners;
         _signal = signal;
         _metrics = metrics;
@@ -71,23 +71,20 @@ internal sealed class ShutdownDrain : IHostedLifecycleService
         HostingLog.ListenersClosed(_logger, _activeSessions(), _timeout);
 
         var started = _timeProvider.GetTimestamp();
-        using var timer = new PeriodicTimer(_pollInterval, _timeProvider);
-        while (_activeSessions() > 0)
+        var drained = _whenNoSessions();
+        if (!drained.IsCompleted)
         {
-            if (_timeProvider.GetElapsedTime(started) >= _timeout || cancellationToken.IsCancellationRequested)
-            {
-                HostingLog.DrainTimedOut(_logger, _activeSessions(), _timeout);
-                return;
-            }
+            using var timeout = new CancellationTokenSource(_timeout, _timeProvider);
+            using var link = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+            await drained.WaitAsync(timeout.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
 
-            try
-            {
-                await timer.WaitForNextTickAsync(cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                // The host's own timeout: the loop logs it.
-            }
+        if (!drained.IsCompleted)
+        {
+            // Aborted here rather than by Kestrel when the host's timeout ends: the drain's end is its own, on its clock.
+            HostingLog.DrainTimedOut(_logger, _activeSessions(), _timeout);
+            _signal.Abort();
+            return;
         }
 
         HostingLog.Drained(_logger, _timeProvider.GetElapsedTime(started));

@@ -24,6 +24,7 @@ internal sealed class SessionAdmission : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ITimer _sweeper;
     private int _sessions;
+    private TaskCompletionSource? _noSessions;
     private int _handshakes;
 
     public SessionAdmission(IOptions<KestrelSocksOptions> options, DescriptorBudget budget, TimeProvider timeProvider)
@@ -135,7 +136,28 @@ internal sealed class SessionAdmission : IDisposable
         }
 
         Release(entry, inHandshake);
-        Interlocked.Decrement(ref _sessions);
+        if (Interlocked.Decrement(ref _sessions) == 0 && Volatile.Read(ref _noSessions) is { } waiter)
+        {
+            waiter.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Completes when no session is open: at once if none is, else when the last one ends. For the drain at shutdown,
+    /// which asks once; a session ending costs one read of a field that is null until then.
+    /// </summary>
+    public Task WhenNoSessionsAsync()
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _noSessions, waiter);
+
+        // A session that ended between the write and this read has seen the waiter or is counted here.
+        if (ActiveSessions == 0)
+        {
+            waiter.TrySetResult();
+        }
+
+        return waiter.Task;
     }
 
     internal bool TryAddAssociation(ClientEntry entry)

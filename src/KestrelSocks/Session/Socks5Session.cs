@@ -78,6 +78,11 @@ internal sealed class Socks5Session
     public async Task RunAsync()
     {
         _services.Metrics.SessionStarted();
+
+        // The drain's end aborts the connection wherever the session is; Kestrel's transport then closes the socket,
+        // and a detached tunnel's with it.
+        using var drainEnd = _services.Shutdown.AbortToken.UnsafeRegister(
+            static state => ((ConnectionContext)state!).Abort(new ConnectionAbortedException("The drain timeout ended.")), _connection);
         try
         {
             var hasRequest = await ReadRequestAsync();
@@ -342,8 +347,7 @@ internal sealed class Socks5Session
     private async Task<bool> ReadRequestAsync()
     {
         var output = _connection.Transport.Output;
-        using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(CloseRequested);
-        handshakeTimeout.CancelAfter(_services.HandshakeTimeout);
+        using var handshakeTimeout = TimeoutScope.Start(_services.HandshakeTimeout, _services.TimeProvider, CloseRequested);
         try
         {
             switch (await ReadStepAsync(handshakeTimeout.Token))

@@ -3,6 +3,7 @@ using KestrelSocks.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using OpenTelemetry.Exporter;
 using Xunit.Abstractions;
 
@@ -70,6 +71,13 @@ internal sealed class ProxyHost : IAsyncDisposable
 
     public static Task<ProxyHost> StartAsync(ITestOutputHelper? output, IEnumerable<string> settings, Action<WebApplicationBuilder>? configure) =>
         StartCoreAsync(output, [.. LoopbackRule, .. settings], configure);
+
+    /// <summary>
+    /// As <see cref="StartAsync(ITestOutputHelper?, string[])"/>, with <paramref name="clock"/> as the host's
+    /// <see cref="TimeProvider"/>: the test moves time, and a timeout fires when the test says, not when the machine does.
+    /// </summary>
+    public static Task<ProxyHost> StartAsync(ITestOutputHelper? output, FakeTimeProvider clock, params string[] settings) =>
+        StartAsync(output, settings, builder => builder.Services.AddSingleton<TimeProvider>(clock));
 
     /// <summary>Without <see cref="LoopbackRule"/>: the egress guard as it ships.</summary>
     public static Task<ProxyHost> StartGuardedAsync(ITestOutputHelper? output, params string[] settings) =>

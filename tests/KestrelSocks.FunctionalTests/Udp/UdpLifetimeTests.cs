@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using KestrelSocks.FunctionalTests.Infrastructure;
 using KestrelSocks.Protocol;
 using KestrelSocks.Relay.Udp;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace KestrelSocks.FunctionalTests.Udp;
@@ -46,19 +46,21 @@ public abstract class UdpLifetimeTests
     [Fact]
     public async Task IdleAssociation_Ends_AndTakesItsControlConnectionWithIt()
     {
-        await using var host = await StartHostAsync("--KestrelSocks:Udp:IdleTimeout=00:00:01");
+        var clock = new FakeTimeProvider();
+        var idleTimeout = TimeSpan.FromMinutes(2);
+        await using var host = await StartHostAsync(clock, $"--KestrelSocks:Udp:IdleTimeout={idleTimeout}");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var association = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
         await association.EchoAsync(echo.EndPoint, "then silence"u8.ToArray());
-        var lastActivity = Stopwatch.StartNew();
 
-        // The proxy closes the control connection itself, cleanly, once the association idled out.
-        var end = await control.ReadUntilClosedAsync();
+        // The proxy closes the control connection itself, cleanly, once the association idled out, and not before.
+        var closed = control.ReadUntilClosedAsync();
+        await VirtualTime.AssertNotYetAsync(clock, idleTimeout - TimeSpan.FromSeconds(1), closed, "The idle close");
+        var end = await VirtualTime.AdvanceUntilAsync(clock, TimeSpan.FromSeconds(1), idleTimeout, closed);
 
         Assert.Empty(end.Data);
         Assert.False(end.WasReset, "The control connection should end with FIN, not RST.");
-        Assert.True(lastActivity.Elapsed >= TimeSpan.FromMilliseconds(900), $"Closed {lastActivity.Elapsed} after the last datagram, before the 1 s idle timeout.");
         await host.AssertMetricAsync(1, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout"));
         await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
         await AssertAssociationGoneAsync(host, association, echo);
@@ -68,29 +70,30 @@ public abstract class UdpLifetimeTests
     [Fact]
     public async Task OneOfTwoAssociationsIdlesOut_TheControlConnectionStaysUntilTheOtherDoes()
     {
-        await using var host = await StartHostAsync("--KestrelSocks:Udp:IdleTimeout=00:00:01");
+        var clock = new FakeTimeProvider();
+        var idleTimeout = TimeSpan.FromMinutes(2);
+        await using var host = await StartHostAsync(clock, $"--KestrelSocks:Udp:IdleTimeout={idleTimeout}");
         await using var echo = UdpEchoServer.Start();
         await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
         using var quiet = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
         using var busy = await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback);
         await quiet.EchoAsync(echo.EndPoint, "then silence"u8.ToArray());
 
-        // Keep one association busy, back to back with no pauses, until the other is seen to have idled out.
-        var deadline = Stopwatch.StartNew();
-        var round = 0;
-        while ((await host.ScrapeMetricsAsync()).Sum("kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout")) == 0)
+        // One association speaks every quarter of the timeout; the other says nothing, for two timeouts.
+        for (var quarter = 0; quarter < 8; quarter++)
         {
-            Assert.True(deadline.Elapsed < TestTimeouts.Default, "The quiet association never idled out.");
-            await busy.EchoAsync(echo.EndPoint, BitConverter.GetBytes(round++));
+            await busy.EchoAsync(echo.EndPoint, BitConverter.GetBytes(quarter));
+            clock.Advance(idleTimeout / 4);
         }
 
+        await host.AssertMetricAsync(1, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout"));
         await host.AssertMetricAsync(1, "kestrelsocks_udp_associations_active");
         await busy.EchoAsync(echo.EndPoint, "still here"u8.ToArray());
         Assert.False(control.Socket.Poll(0, SelectMode.SelectRead), "The control connection was closed while an association was still active.");
         await AssertAssociationGoneAsync(host, quiet, echo);
 
         // Now the busy one falls silent too, and the control connection goes with it.
-        var end = await control.ReadUntilClosedAsync();
+        var end = await VirtualTime.AdvanceUntilAsync(clock, idleTimeout, idleTimeout, control.ReadUntilClosedAsync());
         Assert.Empty(end.Data);
         await host.AssertMetricAsync(2, "kestrelsocks_udp_association_duration_seconds_count", ("socks_end_reason", "idle_timeout"));
         await host.AssertMetricAsync(0, "kestrelsocks_udp_associations_active");
@@ -149,6 +152,9 @@ public abstract class UdpLifetimeTests
     /// <summary>The real host, with the UDP relay setup this class runs on (the last setting wins).</summary>
     private Task<ProxyHost> StartHostAsync(params string[] settings) =>
         ProxyHost.StartAsync(_output, [.. settings, .. _setup.Settings]);
+
+    private Task<ProxyHost> StartHostAsync(FakeTimeProvider clock, params string[] settings) =>
+        ProxyHost.StartAsync(_output, clock, [.. settings, .. _setup.Settings]);
 
     /// <summary>Every test above on the Linux relay loops (the default there).</summary>
     public sealed class EventLoop(ITestOutputHelper output) : UdpLifetimeTests(output, UdpRelaySetup.EventLoop);

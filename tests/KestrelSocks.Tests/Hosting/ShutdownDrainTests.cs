@@ -20,6 +20,7 @@ public sealed class ShutdownDrainTests : IDisposable
     private readonly ShutdownSignal _signal = new();
     private int _sessions;
     private int _listenersClosed;
+    private readonly TaskCompletionSource _noSessions = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     [Fact]
     public async Task StoppingAsync_IsNotReadyAtOnce_ClosesListenersAfterTheDelay_ThenWaitsForTheLastSession()
@@ -44,15 +45,13 @@ public sealed class ShutdownDrainTests : IDisposable
         Assert.True(_signal.IsSignalled);
         Assert.False(stopping.IsCompleted);
 
-        // Sessions end one by one; the drain ends with the last, long before its timeout.
-        _sessions = 1;
-        _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(stopping.IsCompleted);
+        // The last session ends; the drain ends with it, with no more time passing.
         _sessions = 0;
-        _time.Advance(TimeSpan.FromMilliseconds(50));
+        _noSessions.SetResult();
         await stopping.WaitAsync(_wait);
 
         Assert.Equal(1, _listenersClosed);
+        Assert.False(_signal.IsAborted);
         Assert.Equal(
             [EventIds.Stopping, EventIds.ListenersClosed, EventIds.Drained],
             _logger.Collector.GetSnapshot().Select(r => r.Id.Id));
@@ -71,8 +70,10 @@ public sealed class ShutdownDrainTests : IDisposable
         Assert.True(_signal.IsSignalled);
         _time.Advance(TimeSpan.FromSeconds(29));
         Assert.False(stopping.IsCompleted);
+        Assert.False(_signal.IsAborted);
         _time.Advance(TimeSpan.FromSeconds(1));
         await stopping.WaitAsync(_wait);
+        Assert.True(_signal.IsAborted);
 
         var last = _logger.LatestRecord;
         Assert.Equal(EventIds.DrainTimedOut, last.Id.Id);
@@ -134,6 +135,7 @@ public sealed class ShutdownDrainTests : IDisposable
     private ShutdownDrain CreateDrain(TimeSpan delay, TimeSpan timeout) =>
         new(new LimitsOptions { DrainDelay = delay, DrainTimeout = timeout },
             () => Volatile.Read(ref _sessions),
+            () => _sessions == 0 ? Task.CompletedTask : _noSessions.Task,
             () => Interlocked.Increment(ref _listenersClosed),
             _signal,
             new SocksMetrics(_meterFactory),

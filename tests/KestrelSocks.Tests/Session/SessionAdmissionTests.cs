@@ -41,6 +41,23 @@ public sealed class SessionAdmissionTests : IDisposable
     }
 
     [Fact]
+    public async Task WhenNoSessions_CompletesAtOnceWhenIdle_ElseWithTheLastSession()
+    {
+        var admission = Create(_ => { });
+        Assert.True(admission.WhenNoSessionsAsync().IsCompleted);
+
+        var first = Admit(admission, _alice);
+        var second = Admit(admission, _bob);
+        var drained = admission.WhenNoSessionsAsync();
+        Assert.False(drained.IsCompleted);
+
+        first.Dispose();
+        Assert.False(drained.IsCompleted);
+        second.Dispose();
+        await drained.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public void HandshakeLimits_CountOnlyConnectionsStillInTheirHandshake()
     {
         var admission = Create(limits =>
