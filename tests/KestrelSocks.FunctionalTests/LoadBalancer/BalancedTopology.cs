@@ -186,6 +186,8 @@ internal sealed partial class BalancedTopology : IAsyncDisposable
             [
                 .. listener,
                 $"--KestrelSocks:Admin:Listen:0={address}:{AdminPort}",
+                // Nothing but the test's own namespaces can reach these listeners.
+                "--KestrelSocks:Authentication:AllowAnonymous=true",
                 "--KestrelSocks:Udp:Mode=Shared",
                 $"--KestrelSocks:Udp:SharedPort={UdpPort}",
                 $"--KestrelSocks:Udp:AdvertisedAddress={address}",
