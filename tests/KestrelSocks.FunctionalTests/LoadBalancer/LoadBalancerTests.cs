@@ -114,7 +114,8 @@ public sealed class LoadBalancerTests
         var server = topology.Server(draining);
         Assert.Equal(0, (await topology.ScrapeAsync(draining)).Require("kestrelsocks_draining"));
 
-        server.SignalTerminate();
+        Assert.True(server.IsRunning, $"{draining} exited before SIGTERM:{Environment.NewLine}{server.AllOutput}");
+        server.SendTerminate();
 
         // Readiness fails at once; the admin endpoint stays up and says it drains.
         await Eventually.AssertAsync(async () => (await topology.AdminGetAsync(draining, "/healthz/ready")).Status == 503,
