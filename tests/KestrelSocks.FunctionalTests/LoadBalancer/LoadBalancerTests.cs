@@ -120,7 +120,8 @@ public sealed class LoadBalancerTests
         // Readiness fails at once; the admin endpoint stays up and says it drains.
         await Eventually.AssertAsync(async () => (await topology.AdminGetAsync(draining, "/healthz/ready")).Status == 503,
             () => $"/healthz/ready of {draining} never answered 503 after SIGTERM:{Environment.NewLine}{server.AllOutput}");
-        Assert.Equal(1, (await topology.ScrapeAsync(draining)).Require("kestrelsocks_draining"));
+        await Eventually.AssertAsync(async () => (await topology.ScrapeAsync(draining)).Require("kestrelsocks_draining") == 1,
+            () => $"kestrelsocks_draining of {draining} never turned 1 after SIGTERM:{Environment.NewLine}{server.AllOutput}");
         Assert.Equal(200, (await topology.AdminGetAsync(draining, "/healthz/live")).Status);
 
         // The balancer takes it out of rotation on its next check; every session after that goes to the other one.

@@ -133,16 +133,16 @@ def udp(proxy, host, port, count):
 
 
 def raw(proxy):
-    # A SOCKS greeting straight at the listener, with no PROXY header before it.
+    # A SOCKS greeting straight at the listener, with no PROXY header before it. Closed (FIN or RST) is the answer wanted.
     sock = socket.create_connection(proxy, timeout=TIMEOUT)
     with sock:
         local = sock.getsockname()
         try:
             sock.sendall(b"\x05\x01\x00")
             data = sock.recv(16)
-            return dict(ok=True, closed=data == b"", received=data.hex(), local=f"{local[0]}:{local[1]}")
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             return dict(ok=True, closed=True, reset=True, received="", local=f"{local[0]}:{local[1]}")
+        return dict(ok=True, closed=data == b"", reset=False, received=data.hex(), local=f"{local[0]}:{local[1]}")
 
 
 def main():
