@@ -73,19 +73,22 @@ internal sealed partial class BalancedTopology : IAsyncDisposable
         }
     }
 
-    /// <summary>The HAProxy configuration the test runs: deploy/haproxy/haproxy.cfg, with this network's addresses and fast checks.</summary>
+    /// <summary>
+    /// The HAProxy configuration the test runs: the shape of deploy/haproxy/haproxy.cfg, with this network's addresses
+    /// and checks fast enough for a test (inter 300ms fall 1 rise 1).
+    /// </summary>
     public string RenderHaproxyConfig(bool proxyProtocol)
     {
         var sendProxy = proxyProtocol ? "send-proxy-v2 " : "";
-        var servers = string.Join(Environment.NewLine, Instances.Select(instance =>
-            $"    server {instance} {_network.AddressOf(instance)}:{SocksPort} {sendProxy}check port {AdminPort} inter 300ms fall 1 rise 1"));
+        var servers = string.Join(Environment.NewLine, Instances.Select(instance => $"    server {instance} {_network.AddressOf(instance)}:{SocksPort}"));
         return $"""
             global
                 maxconn 2000
+                log stderr format raw local0
 
             defaults
                 mode tcp
-                log stderr format raw local0
+                log global
                 option tcplog
                 timeout connect 5s
                 timeout client 1h
@@ -99,6 +102,7 @@ internal sealed partial class BalancedTopology : IAsyncDisposable
             backend kestrelsocks
                 balance roundrobin
                 option httpchk GET /healthz/ready
+                default-server {sendProxy}check port {AdminPort} inter 300ms fall 1 rise 1
             {servers}
 
             """;
