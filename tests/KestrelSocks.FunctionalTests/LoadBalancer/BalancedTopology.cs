@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using KestrelSocks.FunctionalTests.Infrastructure;
@@ -50,6 +51,8 @@ internal sealed partial class BalancedTopology : IAsyncDisposable
 
     public ServerProcess Server(string instance) => _servers[instance];
 
+    private string StatsSocket => Path.Combine(_directory, "haproxy.sock");
+
     /// <summary>
     /// Builds the network, starts the target, both instances and HAProxy, and waits until both instances are ready.
     /// With <paramref name="proxyProtocol"/> (the real setup), instances listen with <c>ProxyProtocol:Listen</c>,
@@ -85,6 +88,7 @@ internal sealed partial class BalancedTopology : IAsyncDisposable
             global
                 maxconn 2000
                 log stderr format raw local0
+                stats socket {StatsSocket} mode 600 level user
 
             defaults
                 mode tcp
@@ -226,16 +230,64 @@ internal sealed partial class BalancedTopology : IAsyncDisposable
         var check = await _network.RunAsync(Balancer, TestTimeouts.Default, "/usr/sbin/haproxy", "-c", "-f", config);
         Assert.True(check.ExitCode == 0, $"haproxy -c rejected the test's configuration:{Environment.NewLine}{check.StandardOutput}{check.StandardError}");
 
-        // -db: foreground, no daemon; its state changes ("Server kestrelsocks/p1 is DOWN") go to standard error.
+        // -db: foreground, no daemon; its state changes ("Server kestrelsocks/p1 is DOWN") go to standard error. Its
+        // listeners, the stats socket among them, are bound before it serves: once both servers read UP there, it
+        // accepts. (No probe connection: through the balancer, it would reach an instance as a header-less close.)
         Haproxy = _network.Start(Balancer, "/usr/sbin/haproxy", "-db", "-f", config);
         await Eventually.AssertAsync(async () =>
             {
                 Assert.False(Haproxy.HasExited, $"HAProxy exited:{Environment.NewLine}{Haproxy.Output}");
-                var probe = await _network.RunAsync(Client, TestTimeouts.Default, NetworkNamespaces.PythonPath, "-c",
-                    $"import socket; socket.create_connection(('{BalancerAddress}', {SocksPort}), timeout=2).close()");
-                return probe.ExitCode == 0;
+                var states = await ServerStatesAsync();
+                return Instances.All(instance => states.TryGetValue(instance, out var state) && state == "UP");
             },
-            () => $"HAProxy never accepted on {BalancerAddress}:{SocksPort}:{Environment.NewLine}{Haproxy.Output}", TestTimeouts.Long);
+            () => $"HAProxy never had both servers UP:{Environment.NewLine}{Haproxy.Output}", TestTimeouts.Long);
+    }
+
+    /// <summary>
+    /// The status HAProxy gives each server of the backend (<c>UP</c>, <c>DOWN</c>, …), from <c>show stat</c> on its
+    /// stats socket; empty while the socket is not there yet. A Unix socket is a file: the test process reaches it from
+    /// the host's namespace.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> ServerStatesAsync()
+    {
+        var states = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!File.Exists(StatsSocket))
+        {
+            return states;
+        }
+
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(StatsSocket), timeout.Token);
+        }
+        catch (SocketException)
+        {
+            return states;
+        }
+
+        await socket.SendAsync("show stat\n"u8.ToArray(), SocketFlags.None, timeout.Token);
+        using var stream = new NetworkStream(socket, ownsSocket: false);
+        using var reader = new StreamReader(stream);
+        var text = await reader.ReadToEndAsync(timeout.Token);
+
+        // CSV: "# pxname,svname,...,status,..." then one row per frontend, server and backend.
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = lines.FirstOrDefault(line => line.StartsWith("# ", StringComparison.Ordinal))?[2..].Split(',');
+        if (header is null)
+        {
+            return states;
+        }
+
+        var name = Array.IndexOf(header, "svname");
+        var status = Array.IndexOf(header, "status");
+        foreach (var fields in lines.Where(line => line.StartsWith("kestrelsocks,", StringComparison.Ordinal)).Select(line => line.Split(',')))
+        {
+            states[fields[name]] = fields[status];
+        }
+
+        return states;
     }
 
     private static string Script(string name)

@@ -125,7 +125,8 @@ public sealed class LoadBalancerTests
         Assert.Equal(200, (await topology.AdminGetAsync(draining, "/healthz/live")).Status);
 
         // The balancer takes it out of rotation on its next check; every session after that goes to the other one.
-        await topology.Haproxy.WaitForOutputAsync($"Server kestrelsocks/{draining} is DOWN");
+        await Eventually.AssertAsync(async () => (await topology.ServerStatesAsync()).GetValueOrDefault(draining, "").StartsWith("DOWN", StringComparison.Ordinal),
+            () => $"HAProxy never marked {draining} down:{Environment.NewLine}{topology.Describe()}");
         var before = topology.Sessions(other).Count;
         const int NewSessions = 4;
         for (var i = 0; i < NewSessions; i++)
