@@ -86,9 +86,10 @@ public sealed class LoadBalancerTests
     {
         await using var topology = await BalancedTopology.StartAsync(proxyProtocol: true, "--KestrelSocks:Limits:DrainDelay=00:00:02");
 
-        // 6 MB at 1.5 MB/s: about 4 s, which outlasts the SIGTERM, the balancer noticing, and the drain delay.
-        const int Size = 6 * 1024 * 1024;
-        const int Rate = 1536 * 1024;
+        // 8 MB at 1 MB/s: about 8 s, which outlasts the SIGTERM, the balancer noticing, the sessions made after it (a
+        // Python process each) and the drain delay, with room for a loaded machine; well inside DrainTimeout (30 s).
+        const int Size = 8 * 1024 * 1024;
+        const int Rate = 1024 * 1024;
         var transfer = topology.StartClient("bulk", null, topology.TargetAddress.ToString(), $"{BalancedTopology.BulkPort}", $"{Size}", $"{Rate}");
         await transfer.WaitForLineAsync(line => line.Contains("\"event\": \"replied\"", StringComparison.Ordinal) ||
             line.Contains("\"event\": \"done\"", StringComparison.Ordinal));
