@@ -55,20 +55,28 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>As <see cref="Start(string[])"/>, with environment variables set (a null value removes one).</summary>
     public static ServerProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] settings) =>
-        Start(environment, descriptorLimit: null, settings);
+        Start(environment, descriptorLimit: null, networkNamespace: null, settings);
+
+    /// <summary>
+    /// As <see cref="Start(string[])"/>, inside network namespace <paramref name="networkNamespace"/> (through
+    /// <c>ip netns exec</c>, which executes dotnet in its own place: the process id stays the server's).
+    /// </summary>
+    public static ServerProcess StartInNamespace(string networkNamespace, params string[] settings) =>
+        Start(new Dictionary<string, string?>(), descriptorLimit: null, networkNamespace, settings);
 
     /// <summary>As <see cref="Start(string[])"/>, under prlimit(1): soft and hard RLIMIT_NOFILE are both <paramref name="descriptorLimit"/>.</summary>
     public static ServerProcess StartWithDescriptorLimit(int descriptorLimit, params string[] settings) =>
-        Start(new Dictionary<string, string?>(), descriptorLimit, settings);
+        Start(new Dictionary<string, string?>(), descriptorLimit, networkNamespace: null, settings);
 
-    private static ServerProcess Start(IReadOnlyDictionary<string, string?> environment, int? descriptorLimit, string[] settings)
+    private static ServerProcess Start(IReadOnlyDictionary<string, string?> environment, int? descriptorLimit, string? networkNamespace, string[] settings)
     {
         var directory = AppContext.BaseDirectory;
         var serverDll = Path.Combine(directory, "KestrelSocks.Server.dll");
         Assert.True(File.Exists(serverDll), $"{serverDll} is missing: the project reference to KestrelSocks.Server should copy it next to the tests.");
 
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var startInfo = new ProcessStartInfo(descriptorLimit is null ? dotnet : "prlimit")
+        var launcher = networkNamespace is not null ? NetworkNamespaces.IpPath ?? "ip" : descriptorLimit is null ? dotnet : "prlimit";
+        var startInfo = new ProcessStartInfo(launcher)
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
@@ -76,7 +84,15 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        if (descriptorLimit is { } limit)
+        if (networkNamespace is not null)
+        {
+            Assert.Null(descriptorLimit);
+            startInfo.ArgumentList.Add("netns");
+            startInfo.ArgumentList.Add("exec");
+            startInfo.ArgumentList.Add(networkNamespace);
+            startInfo.ArgumentList.Add(dotnet);
+        }
+        else if (descriptorLimit is { } limit)
         {
             // prlimit sets the limit and then executes dotnet in its own place: the process id stays the server's.
             startInfo.ArgumentList.Add($"--nofile={limit}:{limit}");
