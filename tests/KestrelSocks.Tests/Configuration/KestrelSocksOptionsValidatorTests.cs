@@ -73,6 +73,8 @@ public sealed class KestrelSocksOptionsValidatorTests
         { "udp-event-loop-threads-too-many", "KestrelSocks:Udp:EventLoopThreads" },
         { "udp-max-queue-delay-too-short", "KestrelSocks:Udp:MaxQueueDelay" },
         { "udp-max-queue-delay-too-long", "KestrelSocks:Udp:MaxQueueDelay" },
+        { "udp-shared-receive-buffer-too-small", "KestrelSocks:Udp:SharedSocketReceiveBufferSize" },
+        { "udp-shared-receive-buffer-too-large", "KestrelSocks:Udp:SharedSocketReceiveBufferSize" },
     };
 
     public static TheoryData<string> GoodSettings =>
@@ -455,6 +457,12 @@ public sealed class KestrelSocksOptionsValidatorTests
                 break;
             case "udp-max-queue-delay-too-short":
                 options.Udp.MaxQueueDelay = TimeSpan.FromMicroseconds(999);
+                break;
+            case "udp-shared-receive-buffer-too-small":
+                options.Udp.SharedSocketReceiveBufferSize = 4095;
+                break;
+            case "udp-shared-receive-buffer-too-large":
+                options.Udp.SharedSocketReceiveBufferSize = 256 * 1024 * 1024 + 1;
                 break;
             case "udp-max-queue-delay-too-long":
                 options.Udp.MaxQueueDelay = TimeSpan.FromSeconds(10.001);

@@ -14,6 +14,12 @@ internal sealed partial class UdpEventLoop
     private readonly Socket? _sharedSocket;
 
     /// <summary>
+    /// Slots of the batch that <see cref="DrainReplies"/> has received into since the last <see cref="FlushReplies"/>:
+    /// the next turn receives after them. Not the number queued, which is lower when some were dropped.
+    /// </summary>
+    private int _replySlotsUsed;
+
+    /// <summary>
     /// One turn of the loop's shared-port socket: each batch holds datagrams from any of the loop's clients. Each is
     /// handed to its client's association (found by source address and port, or learnt), and what consecutive
     /// datagrams of one association produce goes out in one sendmmsg on its outbound socket. A datagram whose source
@@ -130,6 +136,111 @@ internal sealed partial class UdpEventLoop
         finally
         {
             association.Count(sends, _traffic);
+        }
+    }
+
+    /// <summary>Whether <paramref name="association"/>'s replies leave through this loop's shared-port socket.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool RepliesLeaveShared(UdpAssociation association) =>
+        _sharedSocket is not null && association.ClientSocket == _sharedSocket && !association.SharesOneSocket;
+
+    /// <summary>
+    /// One turn of an association's outbound socket when its replies leave through the loop's shared-port socket:
+    /// as <see cref="Drain"/>, but the replies stay queued on the batch behind those of the associations drained before
+    /// it in this pass, so that one sendmmsg on the shared socket carries the replies of up to
+    /// <see cref="UdpBatch.Slots"/> associations (with one reply per association per wake-up, which is what many
+    /// associations at moderate rates produce, a flush per association would be a system call per reply). Each turn
+    /// receives only into the slots no earlier turn received into; the batch goes out when they are used up, before the batch is used for
+    /// anything else (<see cref="FlushReplies"/>), and before the loop waits again. A reply never produces more than
+    /// one datagram, so a turn's sends always fit its slots.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DrainReplies(UdpAssociation association, long now)
+    {
+        var batch = _batch;
+        var socket = association.OutboundSocket;
+        var sends = new UdpSends(batch);
+        var stale = 0;
+        batch.Owner = association;
+        try
+        {
+            for (var round = 0; round < RoundsPerTurn; round++)
+            {
+                if (_replySlotsUsed == UdpBatch.Slots)
+                {
+                    batch.Owner = null;
+                    FlushReplies();
+                    batch.Owner = association;
+                }
+
+                var first = _replySlotsUsed;
+                int received;
+                try
+                {
+                    received = batch.Receive(socket, UdpAssociation.HeaderRoom, first);
+                }
+                catch (SocketException e) when (UdpErrors.IsTransient(e.SocketErrorCode))
+                {
+                    continue;
+                }
+
+                _replySlotsUsed = first + received;
+
+                for (var i = first; i < first + received; i++)
+                {
+                    if (RelayableLength(batch, i, _metrics, _maxQueueDelay, now, ref stale) is not (>= 0 and var length))
+                    {
+                        continue;
+                    }
+
+                    association.OnDatagram(socket, batch.Slot(i), length, batch.SourceName(i), ref sends);
+                }
+
+                if (received < UdpBatch.Slots - first)
+                {
+                    break;
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Its outbound socket closed meanwhile, from another thread; what is queued is sent from the shared socket.
+        }
+        catch (SocketException e)
+        {
+            association.OnSocketFailed(e.SocketErrorCode);
+        }
+        catch (Exception e)
+        {
+            SocksLog.UdpLoopFailed(_logger, e);
+        }
+        finally
+        {
+            batch.Owner = null;
+            association.Count(sends, _traffic);
+            _metrics.UdpDropped(UdpDropReason.QueueDelay, stale);
+        }
+    }
+
+    /// <summary>Sends the replies <see cref="DrainReplies"/> left queued on the batch, out of the shared-port socket; each counts to its own association.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void FlushReplies()
+    {
+        if (_sharedSocket is null || _replySlotsUsed == 0)
+        {
+            return;
+        }
+
+        _replySlotsUsed = 0;
+        var unowned = default(UdpTally);
+        try
+        {
+            _batch.Flush(_sharedSocket, _metrics, ref unowned);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The shared socket closes only at shutdown.
+            _batch.Clear();
         }
     }
 

@@ -61,6 +61,7 @@ internal sealed partial class UdpEventLoop : IDisposable
         _busyBeforeStamping = (long)(maxQueueDelay.TotalSeconds / 4 * Stopwatch.Frequency);
         _metrics = metrics;
         _traffic = metrics.CreateUdpTraffic();
+        _batch.OwnersTraffic = _traffic;
         _logger = logger;
         if (shared is not null && index < shared.SocketCount)
         {
@@ -234,6 +235,7 @@ internal sealed partial class UdpEventLoop : IDisposable
 
                 if (data == SharedData)
                 {
+                    FlushReplies();
                     DrainShared(now);
                     continue;
                 }
@@ -244,9 +246,18 @@ internal sealed partial class UdpEventLoop : IDisposable
                     continue;
                 }
 
+                if ((data & 1) != 0 && RepliesLeaveShared(association))
+                {
+                    DrainReplies(association, now);
+                    continue;
+                }
+
+                FlushReplies();
                 Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _traffic, _logger, _maxQueueDelay, now);
             }
 
+            // Before the loop waits again: replies queued for the shared-port socket go out now.
+            FlushReplies();
             if (wake)
             {
                 _epoll.ResetWake();
