@@ -224,6 +224,8 @@ internal sealed partial class UdpEventLoop : IDisposable
             var wake = false;
             var slots = Volatile.Read(ref _slots);
             var now = _stamping != 0 ? UdpBatch.Now() : 0;
+            var sharedBacklog = false;
+            var sinceShared = 0;
             for (var i = 0; i < ready; i++)
             {
                 var data = _epoll.DataAt(i);
@@ -236,8 +238,17 @@ internal sealed partial class UdpEventLoop : IDisposable
                 if (data == SharedData)
                 {
                     FlushReplies();
-                    DrainShared(now);
+                    sharedBacklog = DrainShared(now);
+                    sinceShared = 0;
                     continue;
+                }
+
+                if (sharedBacklog && ++sinceShared == SharedTurnEvery)
+                {
+                    // The shared socket stands for all the loop's clients: a share of the pass in proportion.
+                    FlushReplies();
+                    sharedBacklog = DrainShared(now);
+                    sinceShared = 0;
                 }
 
                 var slot = (int)(data >> 1);
