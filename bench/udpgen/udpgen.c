@@ -857,7 +857,10 @@ static void read_drops_file(const char *path, bool v6, struct drop_table *t)
                    &inode, &drops) != 4)
             continue;
         bool loop = v6 ? !strcasecmp(local, "0000000000000000FFFF00000100007F") : !strcasecmp(local, "0100007F");
-        if (!loop || port > 65535)
+        /* A wildcard-bound socket counts when its port is one of this run's (a relay's shared port bound to ::
+         * or 0.0.0.0 receives the clients' loopback datagrams); other wildcard sockets are not loopback's. */
+        bool any = v6 ? !strcasecmp(local, "00000000000000000000000000000000") : !strcasecmp(local, "00000000");
+        if (port > 65535 || !(loop || (any && port_role[port] != ROLE_NONE)))
             continue;
         if (t->n == t->cap) {
             t->cap = t->cap ? t->cap * 2 : 4096;

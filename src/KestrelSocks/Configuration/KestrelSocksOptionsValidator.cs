@@ -374,6 +374,11 @@ internal sealed class KestrelSocksOptionsValidator : IValidateOptions<KestrelSoc
         {
             errors.Add($"{Key}:SocketSendBufferSize must be between 4096 and 268435456 bytes (got {udp.SocketSendBufferSize}).");
         }
+
+        if (udp.SharedSocketReceiveBufferSize is < 4096 or > 256 * 1024 * 1024)
+        {
+            errors.Add($"{Key}:SharedSocketReceiveBufferSize must be between 4096 and 268435456 bytes (got {udp.SharedSocketReceiveBufferSize}).");
+        }
     }
 
     internal static void ValidateOptionalAddress(List<string> errors, string key, string? value)

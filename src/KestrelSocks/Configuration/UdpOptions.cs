@@ -59,6 +59,13 @@ internal sealed class UdpOptions
     public int SocketSendBufferSize { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
+    /// SO_RCVBUF of each shared-port socket (<c>Mode=Shared</c>; one per relay loop, so it queues the datagrams of all
+    /// the loop's clients, where a per-association socket queues one client's). Asked for with SO_RCVBUFFORCE where
+    /// the process may (CAP_NET_ADMIN), else capped by <c>net.core.rmem_max</c>; a smaller grant is logged.
+    /// </summary>
+    public int SharedSocketReceiveBufferSize { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>
     /// Relay to the client only datagrams from a destination (address and port) it has sent to, as a port-restricted
     /// NAT does; others are dropped and counted as unsolicited. Off relays from anyone who learns the relay's port.
     /// </summary>

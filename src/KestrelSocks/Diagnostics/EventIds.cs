@@ -54,4 +54,5 @@ internal static class EventIds
     // 70-74: the shared UDP port.
     public const int UdpSharedPortBound = 70;
     public const int UdpSharedPortUnsteered = 71;
+    public const int UdpSharedPortSmallBuffer = 72;
 }

@@ -69,6 +69,10 @@ internal static partial class SocksLog
         "UDP shared port {Port}: the kernel cannot steer datagrams among {Loops} relay loops ({Error}); one loop carries every shared-port association")]
     public static partial void UdpSharedPortUnsteered(ILogger logger, int port, int loops, System.Net.Sockets.SocketError error);
 
+    [LoggerMessage(EventIds.UdpSharedPortSmallBuffer, LogLevel.Warning,
+        "UDP shared port {Port}: each socket's receive buffer is {Granted} bytes, not the {Requested} of Udp:SharedSocketReceiveBufferSize (the kernel caps it at net.core.rmem_max without CAP_NET_ADMIN); a relay loop that falls behind loses datagrams sooner")]
+    public static partial void UdpSharedPortSmallBuffer(ILogger logger, int port, int granted, int requested);
+
     [LoggerMessage(EventIds.UserSessionLimitReached, LogLevel.Warning,
         "User {User} has {Limit} sessions open, its limit (Limits:PerUser:MaxSessions): further requests get REP 02 until one ends ({Refused} refused since the last such line)")]
     public static partial void UserSessionLimitReached(ILogger logger, string user, int limit, long refused);

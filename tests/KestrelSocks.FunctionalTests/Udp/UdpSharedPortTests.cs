@@ -165,6 +165,93 @@ public sealed class UdpSharedPortTests
         }
     }
 
+    /// <summary>
+    /// Replies of many associations leave the shared port together: a relay loop queues each association's replies
+    /// behind those of the associations it drained before in the same pass and sends them in one sendmmsg. Every
+    /// client must still get exactly its own replies, each once, and every reply must count to the totals.
+    /// </summary>
+    [Fact]
+    public async Task BurstsFromManyAssociations_RepliesBatchedOnTheSharedSocket_EachClientGetsExactlyItsOwn_AndAllAreCounted()
+    {
+        const int Associations = 48;
+        const int PerAssociation = 6;
+        const int PayloadLength = 12;
+        await using var host = await StartHostAsync();
+        await using var echo = UdpEchoServer.Start();
+        await using var control = await UdpAssociationClient.ConnectControlAsync(host.SocksEndPoint);
+        var associations = new List<UdpAssociationClient>();
+        try
+        {
+            for (var i = 0; i < Associations; i++)
+            {
+                associations.Add(await UdpAssociationClient.OpenAsync(control, IPAddress.Loopback));
+            }
+
+            // Everything is sent before anything is read, so the echo's replies reach many outbound sockets at once
+            // and each relay loop finds several ready in one pass (more than a batch's 16 slots in all).
+            for (var round = 0; round < PerAssociation; round++)
+            {
+                for (var i = 0; i < Associations; i++)
+                {
+                    await associations[i].SendAsync(echo.EndPoint, Payload(i, round));
+                }
+            }
+
+            for (var i = 0; i < Associations; i++)
+            {
+                var seen = new HashSet<int>();
+                for (var n = 0; n < PerAssociation; n++)
+                {
+                    var reply = await associations[i].ReceiveAsync();
+                    Assert.Equal(echo.EndPoint, reply.SourceEndPoint);
+                    Assert.Equal(PayloadLength, reply.Payload.Length);
+                    Assert.Equal(i, BitConverter.ToInt32(reply.Payload, 0));
+                    Assert.True(seen.Add(BitConverter.ToInt32(reply.Payload, 4)), $"association {i} got a reply twice");
+                    Assert.True(Payload(i, BitConverter.ToInt32(reply.Payload, 4)).AsSpan().SequenceEqual(reply.Payload));
+                }
+            }
+
+            Assert.All(associations, a => Assert.Equal(0, a.Socket.Available));
+            const int Total = Associations * PerAssociation;
+            await host.AssertMetricAsync(Total, "kestrelsocks_udp_datagrams_total", ("socks_direction", "upstream"));
+            await host.AssertMetricAsync(Total, "kestrelsocks_udp_datagrams_total", ("socks_direction", "downstream"));
+            await host.AssertMetricAsync(Total * PayloadLength, "kestrelsocks_udp_bytes_total", ("socks_direction", "downstream"));
+            await host.AssertMetricAsync(0, "kestrelsocks_udp_drops_total");
+        }
+        finally
+        {
+            associations.ForEach(a => a.Dispose());
+        }
+
+        static byte[] Payload(int association, int round)
+        {
+            var payload = new byte[PayloadLength];
+            BitConverter.TryWriteBytes(payload.AsSpan(0, 4), association);
+            BitConverter.TryWriteBytes(payload.AsSpan(4, 4), round);
+            BitConverter.TryWriteBytes(payload.AsSpan(8, 4), association ^ (round << 16));
+            return payload;
+        }
+    }
+
+    /// <summary>The shared port's sockets get their own receive buffer, <c>Udp:SharedSocketReceiveBufferSize</c>, as far as the kernel grants it.</summary>
+    [Fact]
+    public async Task SharedSocketsGetTheirOwnReceiveBuffer_AsFarAsTheKernelGrantsIt()
+    {
+        const int Requested = 6 * 1024 * 1024;
+        await using var host = await StartHostAsync($"KestrelSocks:Udp:SharedSocketReceiveBufferSize={Requested}");
+        var shared = host.App.Services.GetRequiredService<UdpRelay>().SharedPort;
+        Assert.NotNull(shared);
+        var rmemMax = int.Parse(File.ReadAllText("/proc/sys/net/core/rmem_max").Trim());
+        for (var i = 0; i < shared.SocketCount; i++)
+        {
+            // Linux reports twice what was set.
+            var granted = shared.SocketAt(i).ReceiveBufferSize / 2;
+            Assert.True(granted >= Math.Min(Requested, rmemMax), $"socket {i}: {granted} bytes, rmem_max {rmemMax}");
+            Assert.True(granted <= Requested, $"socket {i}: {granted} bytes");
+            Assert.True(shared.ReceiveBufferSize <= granted);
+        }
+    }
+
     [Fact]
     public async Task EachAssociationHoldsOneDescriptor_ItsOutboundSocket()
     {

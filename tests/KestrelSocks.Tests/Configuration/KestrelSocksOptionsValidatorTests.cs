@@ -81,6 +81,8 @@ public sealed class KestrelSocksOptionsValidatorTests
         { "proxy-trusted-network-scoped", "KestrelSocks:ProxyProtocol:TrustedNetworks:0" },
         { "proxy-trusted-without-listen", "KestrelSocks:ProxyProtocol:TrustedNetworks" },
         { "proxy-header-timeout-zero", "KestrelSocks:ProxyProtocol:HeaderTimeout" },
+        { "udp-shared-receive-buffer-too-small", "KestrelSocks:Udp:SharedSocketReceiveBufferSize" },
+        { "udp-shared-receive-buffer-too-large", "KestrelSocks:Udp:SharedSocketReceiveBufferSize" },
     };
 
     public static TheoryData<string> GoodSettings =>
@@ -524,6 +526,12 @@ public sealed class KestrelSocksOptionsValidatorTests
                 options.ProxyProtocol.Listen = ["0.0.0.0:1081", "[::]:1082"];
                 options.ProxyProtocol.TrustedNetworks = ["10.0.0.0/8", "10.0.1.1", "fd00::/8", "fd00::1"];
                 limits.DrainDelay = TimeSpan.FromSeconds(5);
+                break;
+            case "udp-shared-receive-buffer-too-small":
+                options.Udp.SharedSocketReceiveBufferSize = 4095;
+                break;
+            case "udp-shared-receive-buffer-too-large":
+                options.Udp.SharedSocketReceiveBufferSize = 256 * 1024 * 1024 + 1;
                 break;
             case "udp-max-queue-delay-too-long":
                 options.Udp.MaxQueueDelay = TimeSpan.FromSeconds(10.001);

@@ -26,9 +26,10 @@ internal sealed class SharedUdpPort : IDisposable
     private readonly ConcurrentDictionary<SharedClientKey, UdpAssociation> _clients = new();
     private readonly ConcurrentDictionary<SharedClientKey, WaitingClients> _waiting = new();
 
-    private SharedUdpPort(Socket[] sockets, IPAddress? listenAddress)
+    private SharedUdpPort(Socket[] sockets, IPAddress? listenAddress, int receiveBufferSize)
     {
         _sockets = sockets;
+        ReceiveBufferSize = receiveBufferSize;
         Port = ((IPEndPoint)sockets[0].LocalEndPoint!).Port;
         IsWildcard = listenAddress is null;
     }
@@ -40,6 +41,9 @@ internal sealed class SharedUdpPort : IDisposable
     public bool IsWildcard { get; }
 
     public int SocketCount => _sockets.Length;
+
+    /// <summary>The receive buffer each socket was granted (the smallest, as set, not as Linux reports it).</summary>
+    public int ReceiveBufferSize { get; }
 
     /// <summary>Clients known by address and port now (declared or learnt).</summary>
     public int KnownClients => _clients.Count;
@@ -62,6 +66,7 @@ internal sealed class SharedUdpPort : IDisposable
         var family = listenAddress?.AddressFamily ?? (Socket.OSSupportsIPv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
         var address = listenAddress ?? (family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any);
         var sockets = new List<Socket>(count);
+        var granted = int.MaxValue;
         try
         {
             var port = options.SharedPort;
@@ -69,6 +74,9 @@ internal sealed class SharedUdpPort : IDisposable
             {
                 var socket = RelaySockets.Create(family, options);
                 sockets.Add(socket);
+
+                // One socket queues the datagrams of every client on its loop: room for a loop that falls behind.
+                granted = Math.Min(granted, RelaySockets.SetLargeReceiveBuffer(socket, options.SharedSocketReceiveBufferSize));
                 if (count > 1)
                 {
                     ReusePortSteering.AllowReuse(socket);
@@ -96,7 +104,7 @@ internal sealed class SharedUdpPort : IDisposable
                 }
             }
 
-            return new SharedUdpPort([.. sockets], listenAddress);
+            return new SharedUdpPort([.. sockets], listenAddress, granted);
         }
         catch
         {

@@ -261,7 +261,13 @@ internal sealed partial class UdpAssociation : IDisposable
             Volatile.Write(ref _lastActivity, _relay.TimeProvider.GetTimestamp());
         }
 
-        var tally = sends.Tally;
+        CountSent(sends.Tally, traffic);
+    }
+
+    /// <summary>Adds datagrams that went out for this association to its totals and to <paramref name="traffic"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void CountSent(in UdpTally tally, UdpTraffic? traffic)
+    {
         if (tally.Datagrams == 0)
         {
             return;
@@ -271,7 +277,7 @@ internal sealed partial class UdpAssociation : IDisposable
         Interlocked.Add(ref _bytesUp, tally.UpstreamBytes);
         Interlocked.Add(ref _datagramsDown, tally.DownstreamDatagrams);
         Interlocked.Add(ref _bytesDown, tally.DownstreamBytes);
-        traffic.Add(tally.UpstreamDatagrams, tally.UpstreamBytes, tally.DownstreamDatagrams, tally.DownstreamBytes);
+        traffic?.Add(tally.UpstreamDatagrams, tally.UpstreamBytes, tally.DownstreamDatagrams, tally.DownstreamBytes);
     }
 
     private Socket CreateSocket(AddressFamily family) => RelaySockets.Create(family, _relay.Options);

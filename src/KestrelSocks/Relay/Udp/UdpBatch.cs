@@ -46,6 +46,7 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     private readonly byte* _sendControl;
     private readonly int[] _payloadLengths = new int[Slots];
     private readonly bool[] _upstream = new bool[Slots];
+    private readonly UdpAssociation?[] _owners = new UdpAssociation?[Slots];
     private int _queued;
     private int _disposed;
 
@@ -64,6 +65,17 @@ internal sealed unsafe partial class UdpBatch : IDisposable
 
     /// <summary>Datagrams queued and not yet flushed.</summary>
     public int Queued => _queued;
+
+    /// <summary>
+    /// While set, each datagram queued counts, once sent, to this association's totals and to
+    /// <see cref="OwnersTraffic"/> rather than to the tally of the flush that sends it: for sends that wait in the batch
+    /// for other associations' (the replies a relay loop sends out of its shared-port socket), so that one flush
+    /// serves several associations.
+    /// </summary>
+    public UdpAssociation? Owner { get; set; }
+
+    /// <summary>Where datagrams queued under an <see cref="Owner"/> are counted once sent, beside their association.</summary>
+    public UdpTraffic? OwnersTraffic { get; set; }
 
     /// <summary>Slot <paramref name="index"/>'s whole buffer.</summary>
     public Span<byte> Slot(int index) => new(_data + (index * SlotSize), SlotSize);
@@ -101,14 +113,20 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     public static long Now() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
     /// <summary>
-    /// Receives up to <see cref="Slots"/> datagrams without waiting, each into its slot at <paramref name="offset"/>.
-    /// Returns how many arrived (0 when none were queued). Throws <see cref="SocketException"/> on a socket error and
-    /// <see cref="ObjectDisposedException"/> when the socket is closed.
+    /// Receives up to <see cref="Slots"/> − <paramref name="first"/> datagrams without waiting, each into its slot at
+    /// <paramref name="offset"/>, from slot <paramref name="first"/> on (the slots before it may hold queued sends).
+    /// Returns how many arrived (0 when none were queued); they are indices <paramref name="first"/> onwards. Throws
+    /// <see cref="SocketException"/> on a socket error and <see cref="ObjectDisposedException"/> when the socket is closed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public int Receive(Socket socket, int offset)
+    public int Receive(Socket socket, int offset, int first = 0)
     {
-        for (var i = 0; i < Slots; i++)
+        if ((uint)first >= Slots)
+        {
+            throw new ArgumentOutOfRangeException(nameof(first));
+        }
+
+        for (var i = first; i < Slots; i++)
         {
             _receiveVectors[i] = new IoVector { Base = _data + (i * SlotSize) + offset, Length = (nuint)(SlotSize - offset) };
             ref var header = ref _receive[i];
@@ -124,7 +142,7 @@ internal sealed unsafe partial class UdpBatch : IDisposable
         using var lease = new DescriptorLease(socket.SafeHandle);
         while (true)
         {
-            var count = recvmmsg(lease.Descriptor, _receive, Slots, MessageDontWait, null);
+            var count = recvmmsg(lease.Descriptor, _receive + first, (uint)(Slots - first), MessageDontWait, null);
             if (count >= 0)
             {
                 return count;
@@ -163,6 +181,7 @@ internal sealed unsafe partial class UdpBatch : IDisposable
         var i = _queued++;
         _payloadLengths[i] = payloadLength;
         _upstream[i] = upstream;
+        _owners[i] = Owner;
         var name = _sendNames + (i * NameSize);
         destination.CopyTo(new Span<byte>(name, NameSize));
         _sendVectors[i] = new IoVector { Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(datagram)), Length = (nuint)datagram.Length };
@@ -188,8 +207,9 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     }
 
     /// <summary>
-    /// Sends everything queued on <paramref name="socket"/> and adds what went out to <paramref name="tally"/>; each
-    /// datagram the kernel refused is dropped and counted, and the rest still go out.
+    /// Sends everything queued on <paramref name="socket"/> and adds what went out to <paramref name="tally"/> (or, for
+    /// datagrams queued under an <see cref="Owner"/>, to their owner's totals); each datagram the kernel refused is
+    /// dropped and counted, and the rest still go out.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Flush(Socket socket, SocksMetrics metrics, ref UdpTally tally)
@@ -210,9 +230,13 @@ internal sealed unsafe partial class UdpBatch : IDisposable
                 {
                     for (var i = next; i < next + count; i++)
                     {
-                        tally.Add(_upstream[i], _payloadLengths[i]);
+                        if (_owners[i] is null)
+                        {
+                            tally.Add(_upstream[i], _payloadLengths[i]);
+                        }
                     }
 
+                    CountOwners(next, next + count);
                     next += count;
                     continue;
                 }
@@ -230,12 +254,43 @@ internal sealed unsafe partial class UdpBatch : IDisposable
         }
         finally
         {
+            Array.Clear(_owners, 0, _queued);
             _queued = 0;
         }
     }
 
     /// <summary>Forgets queued sends (the socket is gone).</summary>
-    public void Clear() => _queued = 0;
+    public void Clear()
+    {
+        Array.Clear(_owners, 0, _queued);
+        _queued = 0;
+    }
+
+    /// <summary>Counts sent datagrams <paramref name="from"/> to <paramref name="to"/> (exclusive) that have owners: one addition per run of one owner.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CountOwners(int from, int to)
+    {
+        UdpAssociation? owner = null;
+        var tally = default(UdpTally);
+        for (var i = from; i < to; i++)
+        {
+            if (_owners[i] is not { } next)
+            {
+                continue;
+            }
+
+            if (next != owner)
+            {
+                owner?.CountSent(tally, OwnersTraffic);
+                owner = next;
+                tally = default;
+            }
+
+            tally.Add(_upstream[i], _payloadLengths[i]);
+        }
+
+        owner?.CountSent(tally, OwnersTraffic);
+    }
 
     public void Dispose()
     {

@@ -61,6 +61,7 @@ internal sealed partial class UdpEventLoop : IDisposable
         _busyBeforeStamping = (long)(maxQueueDelay.TotalSeconds / 4 * Stopwatch.Frequency);
         _metrics = metrics;
         _traffic = metrics.CreateUdpTraffic();
+        _batch.OwnersTraffic = _traffic;
         _logger = logger;
         if (shared is not null && index < shared.SocketCount)
         {
@@ -223,6 +224,8 @@ internal sealed partial class UdpEventLoop : IDisposable
             var wake = false;
             var slots = Volatile.Read(ref _slots);
             var now = _stamping != 0 ? UdpBatch.Now() : 0;
+            var sharedBacklog = false;
+            var sinceShared = 0;
             for (var i = 0; i < ready; i++)
             {
                 var data = _epoll.DataAt(i);
@@ -234,8 +237,18 @@ internal sealed partial class UdpEventLoop : IDisposable
 
                 if (data == SharedData)
                 {
-                    DrainShared(now);
+                    FlushReplies();
+                    sharedBacklog = DrainShared(now);
+                    sinceShared = 0;
                     continue;
+                }
+
+                if (sharedBacklog && ++sinceShared == SharedTurnEvery)
+                {
+                    // The shared socket stands for all the loop's clients: a share of the pass in proportion.
+                    FlushReplies();
+                    sharedBacklog = DrainShared(now);
+                    sinceShared = 0;
                 }
 
                 var slot = (int)(data >> 1);
@@ -244,9 +257,18 @@ internal sealed partial class UdpEventLoop : IDisposable
                     continue;
                 }
 
+                if ((data & 1) != 0 && RepliesLeaveShared(association))
+                {
+                    DrainReplies(association, now);
+                    continue;
+                }
+
+                FlushReplies();
                 Drain(association, (data & 1) == 0 ? association.ClientSocket : association.OutboundSocket, _batch, _metrics, _traffic, _logger, _maxQueueDelay, now);
             }
 
+            // Before the loop waits again: replies queued for the shared-port socket go out now.
+            FlushReplies();
             if (wake)
             {
                 _epoll.ResetWake();

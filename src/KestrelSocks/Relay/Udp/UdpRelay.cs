@@ -243,6 +243,11 @@ internal sealed class UdpRelay : IHostedService, IDisposable
         }
 
         SocksLog.UdpSharedPortBound(logger, shared.Port, shared.SocketCount);
+        if (shared.ReceiveBufferSize < options.SharedSocketReceiveBufferSize)
+        {
+            SocksLog.UdpSharedPortSmallBuffer(logger, shared.Port, shared.ReceiveBufferSize, options.SharedSocketReceiveBufferSize);
+        }
+
         return shared;
     }
 
