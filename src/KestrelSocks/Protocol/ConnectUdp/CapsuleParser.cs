@@ -17,11 +17,14 @@ internal static class CapsuleParser
     /// </summary>
     public const int DefaultMaxLength = ConnectUdpDatagram.MaxUdpPayloadLength + QuicVarInt.MaxLength;
 
+    /// <summary>The longest Type and Length: two 8-byte varints. A read loop looks ahead at most this plus the Value limit.</summary>
+    public const int MaxHeaderLength = 2 * QuicVarInt.MaxLength;
+
     public static bool TryParse(ref ReadOnlySequence<byte> buffer, out Capsule capsule) =>
         TryParse(ref buffer, DefaultMaxLength, out capsule);
 
     /// <param name="buffer">The unread bytes of the stream.</param>
-    /// <param name="maxLength">The longest Value accepted; the read loop's look-ahead is this plus 16 bytes of header.</param>
+    /// <param name="maxLength">The longest Value accepted; the read loop's look-ahead is this plus <see cref="MaxHeaderLength"/>.</param>
     /// <param name="capsule">The capsule, its Value a slice of <paramref name="buffer"/>.</param>
     public static bool TryParse(ref ReadOnlySequence<byte> buffer, int maxLength, out Capsule capsule)
     {

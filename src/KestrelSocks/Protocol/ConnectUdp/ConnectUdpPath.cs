@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -17,7 +18,8 @@ namespace KestrelSocks.Protocol.ConnectUdp;
 /// <item>Each segment is percent-decoded once (RFC 3986 section 2.1); a percent-encoded "/" (%2F) decodes into the
 /// segment, where no valid host or port can contain it. An IPv6 literal comes with its colons as %3A (RFC 6570
 /// simple expansion encodes them); a literal ":" is accepted too, being a valid path character with the same meaning
-/// here. There are no brackets and no zone ID ("%25" decodes to "%", which no address contains).</item>
+/// here. There are no brackets and no zone ID ("%25" decodes to "%", which no address contains). An IPv4-mapped
+/// address stays IPv6, as in a SOCKS5 request; the destination resolver unmaps it before rules and sockets see it.</item>
 /// <item>A host whose last label is all digits must be an IPv4 dotted quad without leading zeros: "1.2.3.04" or "10.1"
 /// would be names to DNS but addresses to most resolvers, so they are refused rather than guessed.</item>
 /// <item>A DNS name is letters, digits, hyphens and dots (RFC 1035 section 2.3.1, with RFC 1123's leading digits):
@@ -46,6 +48,28 @@ internal static class ConnectUdpPath
         target = default;
         error = Parse(path, ref target);
         return error == ConnectUdpPathError.None;
+    }
+
+    /// <summary>
+    /// The request path for <paramref name="target"/>, as the client agent sends it: the inverse of
+    /// <see cref="TryParse"/>, with an IPv6 address in its RFC 5952 text and its colons as %3A (RFC 6570 simple
+    /// expansion), and a domain name as it is (its bytes need no encoding). Per request, not per datagram: it allocates.
+    /// </summary>
+    public static string Format(in Socks5Address target)
+    {
+        var host = target.Type switch
+        {
+            AddressType.IPv6 => target.ToIPAddress().ToString().Replace(":", "%3A", StringComparison.Ordinal),
+            AddressType.IPv4 => target.ToIPAddress().ToString(),
+            AddressType.DomainName when IsDnsName(target.AddressBytes) => target.GetHostName(),
+            _ => throw new ArgumentException($"{target} cannot be named in a connect-udp path.", nameof(target)),
+        };
+        if (target.Port == 0)
+        {
+            throw new ArgumentException("Port 0 cannot be named in a connect-udp path.", nameof(target));
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{Prefix}{host}/{target.Port}/");
     }
 
     private static ConnectUdpPathError Parse(ReadOnlySpan<char> path, ref Socks5Address target)

@@ -142,6 +142,36 @@ public sealed class ConnectUdpPathTests
         Assert.Equal(name, target.GetHostName());
     }
 
+    [Theory]
+    [InlineData("192.0.2.6", 443, "/.well-known/masque/udp/192.0.2.6/443/")]
+    [InlineData("2001:db8::42", 443, "/.well-known/masque/udp/2001%3Adb8%3A%3A42/443/")]
+    [InlineData("::ffff:192.0.2.1", 53, "/.well-known/masque/udp/%3A%3Affff%3A192.0.2.1/53/")]
+    [InlineData("example.com", 65535, "/.well-known/masque/udp/example.com/65535/")]
+    public void Format_WritesTheTemplateAndRoundTrips(string host, ushort port, string expected)
+    {
+        // Built from the bytes: FromEndPoint would unmap ::ffff:192.0.2.1 to IPv4.
+        var target = System.Net.IPAddress.TryParse(host, out var address)
+            ? new Socks5Address(address.GetAddressBytes().Length == 4 ? AddressType.IPv4 : AddressType.IPv6, address.GetAddressBytes(), port)
+            : Socks5Address.FromDomainName(host, port);
+        var path = ConnectUdpPath.Format(target);
+        Assert.Equal(expected, path);
+
+        Assert.True(ConnectUdpPath.TryParse(path, out var parsed, out _));
+        Assert.Equal(target.Type, parsed.Type);
+        Assert.Equal(target.Port, parsed.Port);
+        Assert.Equal(target.AddressBytes.ToArray(), parsed.AddressBytes.ToArray());
+    }
+
+    [Theory]
+    [InlineData("exa_mple.com", 443)]
+    [InlineData("example.com.", 443)]
+    [InlineData("example.com", 0)]
+    public void Format_TargetNoPathCanName_Throws(string host, ushort port)
+    {
+        var target = Socks5Address.FromDomainName(host, port);
+        Assert.Throws<ArgumentException>(() => ConnectUdpPath.Format(target));
+    }
+
     /// <summary>
     /// A name of exactly <paramref name="length"/> bytes: labels of 63 letters between dots. Valid up to 255 bytes;
     /// beyond that its last label is too long too, which does not matter, since the length is refused first.
