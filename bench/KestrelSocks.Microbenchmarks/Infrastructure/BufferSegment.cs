@@ -34,4 +34,33 @@ internal sealed class BufferSegment : ReadOnlySequenceSegment<byte>
 
         return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
     }
+
+    /// <summary>
+    /// Splits <paramref name="data"/> at <paramref name="offsets"/> (ascending, strictly inside the data), each part
+    /// copied into its own array, to put segment boundaries exactly where a parser is hardest pressed.
+    /// </summary>
+    public static ReadOnlySequence<byte> Split(ReadOnlySpan<byte> data, params ReadOnlySpan<int> offsets)
+    {
+        var start = 0;
+        BufferSegment? first = null;
+        BufferSegment? last = null;
+        foreach (var end in (ReadOnlySpan<int>)[.. offsets, data.Length])
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(end, start);
+            var segment = new BufferSegment(data[start..end].ToArray(), start);
+            if (last is null)
+            {
+                first = segment;
+            }
+            else
+            {
+                last.Next = segment;
+            }
+
+            last = segment;
+            start = end;
+        }
+
+        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+    }
 }

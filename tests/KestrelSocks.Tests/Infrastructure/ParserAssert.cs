@@ -1,5 +1,6 @@
 using System.Buffers;
 using KestrelSocks.Protocol;
+using KestrelSocks.Protocol.ConnectUdp;
 using KestrelSocks.Protocol.ProxyProtocol;
 using Xunit.Sdk;
 
@@ -7,8 +8,9 @@ namespace KestrelSocks.Tests.Infrastructure;
 
 /// <summary>
 /// Asserts the parser contract of STYLE.md section 3 on every way a message can be fragmented: true consumes exactly
-/// one message, false leaves the input untouched, and bad bytes throw a <see cref="Socks5ProtocolException"/>, or a
-/// <see cref="ProxyProtocolException"/> for the PROXY protocol header.
+/// one message, false leaves the input untouched, and bad bytes throw a <see cref="Socks5ProtocolException"/>, a
+/// <see cref="ProxyProtocolException"/> for the PROXY protocol header, or a <see cref="ConnectUdpProtocolException"/>
+/// for capsules.
 /// </summary>
 internal static class ParserAssert
 {
@@ -102,6 +104,23 @@ internal static class ParserAssert
             InShape(shape, () =>
             {
                 var exception = Assert.Throws<ProxyProtocolException>(() =>
+                {
+                    var buffer = sequence;
+                    parser(ref buffer, out _);
+                });
+                Assert.Equal(expected, exception.Error);
+            });
+        }
+    }
+
+    /// <summary><paramref name="bytes"/>, in every shape, throws with <paramref name="expected"/>.</summary>
+    public static void Throws<T>(SequenceParser<T> parser, byte[] bytes, ConnectUdpError expected)
+    {
+        foreach (var (shape, sequence) in TestSequence.AllShapes(bytes))
+        {
+            InShape(shape, () =>
+            {
+                var exception = Assert.Throws<ConnectUdpProtocolException>(() =>
                 {
                     var buffer = sequence;
                     parser(ref buffer, out _);
