@@ -75,6 +75,8 @@ internal sealed partial class Socks5Session
             switch (await ReadStepAsync(cancellationToken))
             {
                 case HandshakeStep.RequestReady:
+                    _onFirstRequest = false;
+                    _replyCounted = false;
                     return _nextRequest!.Value;
                 case HandshakeStep.Failed:
                     await _connection.Transport.Output.CompleteAsync();
@@ -149,12 +151,17 @@ internal sealed partial class Socks5Session
 
     private void RecordReply(ReplyCode reply)
     {
-        // BIND sends two replies: the first decides how the request is counted, the last is the session's outcome.
-        if (_reply is null)
+        // Each request is counted by its first reply (BIND sends two), further UDP ASSOCIATE requests on the connection
+        // included; the session's outcome, for its log line and duration, is the first request's last reply.
+        if (!_replyCounted)
         {
-            _services.Metrics.RequestAnswered(_request.Command, reply);
+            _replyCounted = true;
+            _services.Metrics.RequestAnswered(_onFirstRequest ? _request.Command : _nextRequest!.Value.Command, reply);
         }
 
-        _reply = reply;
+        if (_onFirstRequest)
+        {
+            _reply = reply;
+        }
     }
 }

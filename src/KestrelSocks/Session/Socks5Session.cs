@@ -35,6 +35,8 @@ internal sealed partial class Socks5Session
     private long _extraBytesUp;
     private long _extraBytesDown;
     private ReplyCode? _reply;
+    private bool _replyCounted;
+    private bool _onFirstRequest = true;
     private Tunnel? _tunnel;
 
     public Socks5Session(ConnectionContext connection, SessionServices services, AdmissionTicket admission)

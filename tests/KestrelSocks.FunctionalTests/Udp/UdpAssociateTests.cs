@@ -217,8 +217,8 @@ public abstract class UdpAssociateTests
             associations.ForEach(a => a.Dispose());
         }
 
-        // The sessions counter counts a session once, by its first reply, however many requests it carried.
-        await host.AssertMetricAsync(1, "kestrelsocks_sessions_total", ("socks_command", "udp_associate"), ("socks_reply", "succeeded"));
+        // Requests are counted by their replies: five on this one connection.
+        await host.AssertMetricAsync(5, "kestrelsocks_sessions_total", ("socks_command", "udp_associate"), ("socks_reply", "succeeded"));
     }
 
     [Fact]
@@ -236,6 +236,10 @@ public abstract class UdpAssociateTests
 
         Assert.Equal(ReplyCode.ConnectionNotAllowed, refused.Reply);
         await host.AssertMetricAsync(2, "kestrelsocks_udp_associations_active");
+
+        // Every request on the connection is counted by its reply, not only the first.
+        await host.AssertMetricAsync(2, "kestrelsocks_sessions_total", ("socks_command", "udp_associate"), ("socks_reply", "succeeded"));
+        await host.AssertMetricAsync(1, "kestrelsocks_sessions_total", ("socks_command", "udp_associate"), ("socks_reply", "connection_not_allowed"));
 
         // The refusal leaves the connection and both associations as they were.
         await first.EchoAsync(echo.EndPoint, "first still works"u8.ToArray());
