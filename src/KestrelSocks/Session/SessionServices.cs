@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace KestrelSocks.Session;
 
 /// <summary>What every session shares: settings read once, the metrics, the log, the authenticator and the commands.</summary>
-internal sealed class SessionServices
+internal sealed class SessionServices : IDisposable
 {
     public SessionServices(
         IOptions<KestrelSocksOptions> options,
@@ -87,4 +87,13 @@ internal sealed class SessionServices
 
     /// <summary>Fires when the SOCKS listeners close at shutdown.</summary>
     public ShutdownSignal Shutdown { get; }
+
+    /// <summary>The container disposes this after the host has stopped and every session has ended: the pooled pipes close.</summary>
+    public void Dispose()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            SplicePipes?.Dispose();
+        }
+    }
 }

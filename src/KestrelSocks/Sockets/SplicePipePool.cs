@@ -82,6 +82,7 @@ internal sealed class SplicePipePool : IDisposable
     {
         while (_pipes.TryDequeue(out var pipe))
         {
+            Interlocked.Decrement(ref _pooled);
             Close(pipe);
         }
     }

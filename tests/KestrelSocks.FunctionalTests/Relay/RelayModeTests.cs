@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using KestrelSocks.FunctionalTests.Infrastructure;
 using KestrelSocks.Protocol;
 using KestrelSocks.Session;
+using KestrelSocks.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -194,6 +195,38 @@ public sealed class RelayModeTests
             () => Open() <= baseline + 2 && PipesOut() == 0,
             () => $"{Open()} sockets and unpooled pipes open against {baseline} before ({DescribeDescriptors()}); {PipesOut()} splice pipes out of the pool",
             TestTimeouts.Long);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Splice_PooledPipesCloseWithTheHost()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            // Splice is Linux only, as Modes says; CI runs on Linux.
+            return;
+        }
+
+        var host = await StartAsync("Splice");
+        SplicePipePool pipes;
+        await using (host)
+        {
+            await using var echo = EchoServer.Start();
+            await using (var client = await SocksTestClient.OpenTunnelAsync(host.SocksEndPoint, echo.EndPoint))
+            {
+                var payload = RandomBytes(256 * 1024, seed: 7);
+                var received = client.ReceiveExactlyAsync(payload.Length);
+                await client.SendAsync(payload);
+                ConnectTests.AssertSameBytes(payload, await received);
+            }
+
+            await host.AssertMetricAsync(0, "kestrelsocks_sessions_active");
+            pipes = host.App.Services.GetRequiredService<SessionServices>().SplicePipes!;
+            await Eventually.AssertAsync(() => pipes.Pooled > 0, () => "no pipe went back to the pool");
+        }
+
+        // Disposing the host disposes the session services, and they the pool: no pipe outlives the server.
+        Assert.Equal(0, pipes.Pooled);
     }
 
     private static int _openSessions;
