@@ -73,6 +73,8 @@ public sealed class LimitsTests
 
         Assert.Empty(end.Data);
         await host.AssertMetricAsync(0, "kestrelsocks_sessions_active");
+        await host.AssertMetricAsync(1, "kestrelsocks_tunnel_ends_total", ("socks_tunnel_end", "idle_timeout"));
+        await host.AssertMetricAsync(0, "kestrelsocks_tunnel_ends_total", ("socks_tunnel_end", "completed"));
     }
 
     [Fact]

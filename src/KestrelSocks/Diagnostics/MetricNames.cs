@@ -1,5 +1,6 @@
 using KestrelSocks.Access;
 using KestrelSocks.Protocol;
+using KestrelSocks.Relay;
 
 namespace KestrelSocks.Diagnostics;
 
@@ -21,6 +22,7 @@ internal static class MetricNames
     public const string AuthFailureTag = "socks.auth_failure";
     public const string AccessRuleTag = "socks.access.rule";
     public const string AccessPhaseTag = "socks.access.phase";
+    public const string TunnelEndTag = "socks.tunnel.end";
     public const string ProxyVersionTag = "socks.proxy_protocol.version";
     public const string ProxyCommandTag = "socks.proxy_protocol.command";
     public const string ProxyRejectReasonTag = "socks.proxy_protocol.reason";
@@ -113,6 +115,15 @@ internal static class MetricNames
         UdpAssociationEnd.IdleTimeout => "idle_timeout",
         UdpAssociationEnd.Shutdown => "shutdown",
         UdpAssociationEnd.SocketError => "socket_error",
+        _ => "unknown",
+    };
+
+    public static string GetTunnelEndName(TunnelEnd end) => end switch
+    {
+        TunnelEnd.Completed => "completed",
+        TunnelEnd.IdleTimeout => "idle_timeout",
+        TunnelEnd.ClientFailed => "client_failed",
+        TunnelEnd.UpstreamFailed => "upstream_failed",
         _ => "unknown",
     };
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using KestrelSocks.Access;
 using KestrelSocks.Protocol;
+using KestrelSocks.Relay;
 
 namespace KestrelSocks.Diagnostics;
 
@@ -35,6 +36,7 @@ internal sealed class SocksMetrics
     private readonly Counter<long> _authFailures;
     private readonly Counter<long> _authBlocks;
     private readonly Counter<long> _accessDenied;
+    private readonly Counter<long> _tunnelEnds;
     private readonly Counter<long> _proxyHeaders;
     private readonly Counter<long> _proxyRejections;
     private readonly UpDownCounter<long> _draining;
@@ -88,6 +90,8 @@ internal sealed class SocksMetrics
         _accessDenied = meter.CreateCounter<long>(
             "kestrelsocks.access.denied", unit: "{denial}", description: "Requests and datagrams refused by the rule set, by rule (egress-guard, self and default are reserved names), command and phase.");
 
+        _tunnelEnds = meter.CreateCounter<long>(
+            "kestrelsocks.tunnel.ends", unit: "{tunnel}", description: "TCP tunnels (CONNECT and BIND) that ended, by how: completed (both sides closed in order), idle_timeout, client_failed, upstream_failed.");
         _proxyHeaders = meter.CreateCounter<long>(
             "kestrelsocks.proxy_protocol.headers", unit: "{header}", description: "PROXY protocol headers accepted, by version and command (local: the connection's own address stands).");
         _proxyRejections = meter.CreateCounter<long>(
@@ -118,6 +122,11 @@ internal sealed class SocksMetrics
         _bindPeersRefused.Add(0);
         _authBlocks.Add(0);
         _draining.Add(0);
+        foreach (var end in Enum.GetValues<TunnelEnd>())
+        {
+            _tunnelEnds.Add(0, new KeyValuePair<string, object?>(MetricNames.TunnelEndTag, MetricNames.GetTunnelEndName(end)));
+        }
+
         foreach (var reason in Enum.GetValues<ProxyHeaderRejectReason>())
         {
             _proxyRejections.Add(0, new KeyValuePair<string, object?>(MetricNames.ProxyRejectReasonTag, MetricNames.GetProxyRejectReasonName(reason)));
@@ -310,6 +319,14 @@ internal sealed class SocksMetrics
         if (_handshakeFailures.Enabled)
         {
             _handshakeFailures.Add(1, new KeyValuePair<string, object?>(MetricNames.ErrorTypeTag, MetricNames.GetErrorName(error)));
+        }
+    }
+
+    public void TunnelEnded(TunnelEnd end)
+    {
+        if (_tunnelEnds.Enabled)
+        {
+            _tunnelEnds.Add(1, new KeyValuePair<string, object?>(MetricNames.TunnelEndTag, MetricNames.GetTunnelEndName(end)));
         }
     }
 

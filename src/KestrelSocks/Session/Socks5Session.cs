@@ -126,6 +126,11 @@ internal sealed partial class Socks5Session
                 await Task.Yield();
             }
 
+            if (_tunnel is { } ended)
+            {
+                _services.Metrics.TunnelEnded(ended.End);
+            }
+
             if (_tunnel is { End: not TunnelEnd.Completed } aborted)
             {
                 SocksLog.TunnelAborted(_services.Logger, ConnectionId, aborted.End.ToString(), aborted.Error);

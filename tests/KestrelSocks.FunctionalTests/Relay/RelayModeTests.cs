@@ -40,6 +40,7 @@ public sealed class RelayModeTests
         Assert.Equal(ReplyAfterEofServer.ResponseFor(request.Length), end.Data);
         Assert.False(end.WasReset);
         ConnectTests.AssertSameBytes(request, await destination.Received.WaitAsync(TestTimeouts.Default));
+        await host.AssertMetricAsync(1, "kestrelsocks_tunnel_ends_total", ("socks_tunnel_end", "completed"));
     }
 
     [Theory]

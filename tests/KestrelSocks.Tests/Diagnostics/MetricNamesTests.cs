@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using KestrelSocks.Access;
 using KestrelSocks.Diagnostics;
 using KestrelSocks.Protocol;
+using KestrelSocks.Relay;
 
 namespace KestrelSocks.Tests.Diagnostics;
 
@@ -23,6 +24,12 @@ public sealed partial class MetricNamesTests
     public void EveryConnectionRejectReason_HasADistinctSnakeCaseName()
     {
         AssertDistinctSnakeCaseNames(Enum.GetValues<ConnectionRejectReason>(), MetricNames.GetRejectReasonName);
+    }
+
+    [Fact]
+    public void EveryTunnelEnd_HasADistinctSnakeCaseName()
+    {
+        AssertDistinctSnakeCaseNames(Enum.GetValues<TunnelEnd>(), MetricNames.GetTunnelEndName);
     }
 
     [Fact]
