@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace KestrelSocks.Protocol.ConnectUdp;
 
@@ -37,7 +35,6 @@ internal static class ConnectUdpPath
     private const int MaxHostLength = 255;
 
     // The longest IPv6 text: eight groups of four hex digits and seven colons, or six groups and a dotted quad.
-    private const int MaxIPv6TextLength = 45;
 
     /// <summary>
     /// Parses <paramref name="path"/>. True with the target, <paramref name="error"/> <see cref="ConnectUdpPathError.None"/>;
@@ -126,7 +123,7 @@ internal static class ConnectUdpPath
             return portError;
         }
 
-        if (portLength > 5 || !TryParsePort(port[..portLength], out var portNumber))
+        if (portLength > 5 || !AddressText.TryParsePort(port[..portLength], out var portNumber) || portNumber == 0)
         {
             return ConnectUdpPathError.InvalidPort;
         }
@@ -196,7 +193,7 @@ internal static class ConnectUdpPath
         if (host.Contains((byte)':'))
         {
             Span<byte> address = stackalloc byte[16];
-            if (!TryParseIPv6(host, address))
+            if (!AddressText.TryParseIPv6(host, address))
             {
                 return ConnectUdpPathError.InvalidHost;
             }
@@ -209,7 +206,7 @@ internal static class ConnectUdpPath
         if (!lastLabel.IsEmpty && !lastLabel.ContainsAnyExceptInRange((byte)'0', (byte)'9'))
         {
             Span<byte> address = stackalloc byte[4];
-            if (!TryParseDottedQuad(host, address))
+            if (!AddressText.TryParseIPv4(host, address))
             {
                 return ConnectUdpPathError.InvalidHost;
             }
@@ -225,85 +222,6 @@ internal static class ConnectUdpPath
 
         target = new Socks5Address(AddressType.DomainName, host, port);
         return ConnectUdpPathError.None;
-    }
-
-    /// <summary>Hex digits, colons and an embedded dotted quad only, so no scope, brackets or whitespace get through.</summary>
-    private static bool TryParseIPv6(ReadOnlySpan<byte> text, Span<byte> address)
-    {
-        if (text.Length > MaxIPv6TextLength)
-        {
-            return false;
-        }
-
-        Span<char> chars = stackalloc char[MaxIPv6TextLength];
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = (char)text[i];
-            if (!char.IsAsciiHexDigit(c) && c is not (':' or '.'))
-            {
-                return false;
-            }
-
-            chars[i] = c;
-        }
-
-        if (!IPAddress.TryParse(chars[..text.Length], out var parsed) || parsed.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return false;
-        }
-
-        return parsed.TryWriteBytes(address, out var written) && written == 16;
-    }
-
-    private static bool TryParseDottedQuad(ReadOnlySpan<byte> text, Span<byte> address)
-    {
-        for (var octet = 0; octet < 4; octet++)
-        {
-            var end = octet < 3 ? text.IndexOf((byte)'.') : text.Length;
-            if (end < 0 || !TryParseDecimal(text[..end], 3, out var value) || value > 255)
-            {
-                return false;
-            }
-
-            address[octet] = (byte)value;
-            text = octet < 3 ? text[(end + 1)..] : [];
-        }
-
-        return true;
-    }
-
-    private static bool TryParsePort(ReadOnlySpan<byte> text, out ushort port)
-    {
-        port = 0;
-        if (!TryParseDecimal(text, 5, out var value) || value is < 1 or > ushort.MaxValue)
-        {
-            return false;
-        }
-
-        port = (ushort)value;
-        return true;
-    }
-
-    /// <summary>1 to <paramref name="maxDigits"/> ASCII digits, no leading zero except "0" itself.</summary>
-    private static bool TryParseDecimal(ReadOnlySpan<byte> text, int maxDigits, out int value)
-    {
-        value = 0;
-        if (text.IsEmpty || text.Length > maxDigits || (text.Length > 1 && text[0] == '0'))
-        {
-            return false;
-        }
-
-        foreach (var digit in text)
-        {
-            if (digit is < (byte)'0' or > (byte)'9')
-            {
-                return false;
-            }
-
-            value = (value * 10) + (digit - '0');
-        }
-
-        return true;
     }
 
     private static bool IsDnsName(ReadOnlySpan<byte> name)

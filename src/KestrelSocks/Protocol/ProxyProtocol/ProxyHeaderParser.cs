@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Sockets;
 
 namespace KestrelSocks.Protocol.ProxyProtocol;
@@ -24,8 +23,6 @@ internal static class ProxyHeaderParser
     public const int MaxV2Length = 4096;
 
     private const int V2FixedLength = 16;
-
-    private static readonly SearchValues<byte> _ipv6Text = SearchValues.Create("0123456789abcdefABCDEF:."u8);
 
     private static ReadOnlySpan<byte> V1Signature => "PROXY "u8;
 
@@ -119,88 +116,23 @@ internal static class ProxyHeaderParser
         return token;
     }
 
-    /// <summary>
-    /// Dotted-quad IPv4 without leading zeros, or IPv6 text (hex digits, colons, an embedded dotted quad): the forms
-    /// the specification names, and not the shorthands <see cref="IPAddress.TryParse(string, out IPAddress)"/> also takes.
-    /// </summary>
     private static void ParseV1Address(ReadOnlySpan<byte> text, AddressFamily family, Span<byte> address)
     {
-        if (family == AddressFamily.InterNetwork)
-        {
-            if (!TryParseDottedQuad(text, address))
-            {
-                ProxyProtocolException.Throw(ProxyHeaderError.InvalidLine);
-            }
-
-            return;
-        }
-
-        Span<char> chars = stackalloc char[45];
-        if (text.Length > chars.Length || text.IndexOfAnyExcept(_ipv6Text) >= 0 || text.IndexOf((byte)':') < 0)
+        var parsed = family == AddressFamily.InterNetwork ? AddressText.TryParseIPv4(text, address) : AddressText.TryParseIPv6(text, address);
+        if (!parsed)
         {
             ProxyProtocolException.Throw(ProxyHeaderError.InvalidLine);
         }
-
-        for (var i = 0; i < text.Length; i++)
-        {
-            chars[i] = (char)text[i];
-        }
-
-        if (!IPAddress.TryParse(chars[..text.Length], out var parsed) || parsed.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            ProxyProtocolException.Throw(ProxyHeaderError.InvalidLine);
-        }
-
-        parsed.TryWriteBytes(address, out _);
-    }
-
-    private static bool TryParseDottedQuad(ReadOnlySpan<byte> text, Span<byte> address)
-    {
-        for (var octet = 0; octet < 4; octet++)
-        {
-            var end = octet < 3 ? text.IndexOf((byte)'.') : text.Length;
-            if (end < 0 || !TryParseDecimal(text[..end], 255, out var value))
-            {
-                return false;
-            }
-
-            address[octet] = (byte)value;
-            text = octet < 3 ? text[(end + 1)..] : [];
-        }
-
-        return true;
     }
 
     private static ushort ParseV1Port(ReadOnlySpan<byte> text)
     {
-        if (!TryParseDecimal(text, ushort.MaxValue, out var port))
+        if (!AddressText.TryParsePort(text, out var port))
         {
             ProxyProtocolException.Throw(ProxyHeaderError.InvalidLine);
         }
 
-        return (ushort)port;
-    }
-
-    /// <summary>1 to 5 ASCII digits, no leading zero (except "0" itself), at most <paramref name="max"/>.</summary>
-    private static bool TryParseDecimal(ReadOnlySpan<byte> text, int max, out int value)
-    {
-        value = 0;
-        if (text.IsEmpty || text.Length > 5 || (text.Length > 1 && text[0] == '0'))
-        {
-            return false;
-        }
-
-        foreach (var digit in text)
-        {
-            if (digit is < (byte)'0' or > (byte)'9')
-            {
-                return false;
-            }
-
-            value = (value * 10) + (digit - '0');
-        }
-
-        return value <= max;
+        return port;
     }
 
     private static bool TryParseV2(ref ReadOnlySequence<byte> buffer, ref ProxyHeader header)
